@@ -1,0 +1,169 @@
+/**
+ * PostgreSQL access for one service: its own schema, migrations run on start through
+ * MikroORM's migrator, and a small SQL surface (`Sql`) on node-postgres for repositories.
+ *
+ * One schema per service (inventory, pricing, ordering, payment, report) in one database:
+ * services never read each other's tables, and each could move to its own server by
+ * changing AGORA_DATABASE_URL.
+ *
+ * Why repositories speak SQL through node-postgres rather than MikroORM's EntityManager:
+ * the correctness of stock and money rests on single conditional UPDATEs (`… where
+ * available >= $1`) whose row counts we must see, and MikroORM 7's `execute` interpolates
+ * parameters into the SQL text on the client (arrays become lists), which is slower and
+ * cannot bind an array to `= any($1)`. Repositories map rows to domain objects in one
+ * place each; every use case runs in exactly one transaction (`tx`).
+ */
+import {MikroORM} from '@mikro-orm/postgresql';
+import {Migrator, type Migration} from '@mikro-orm/migrations';
+import pg from 'pg';
+import type {Logger} from '../log/logger.js';
+
+// NUMERIC (1700) and INT8 (20) stay strings: money must never pass through a JS number,
+// and counts are converted explicitly where they are known to be small.
+pg.types.setTypeParser(1700, v => v);
+pg.types.setTypeParser(20, v => v);
+
+/** Runs parameterized statements ($1, $2, …) in the current transaction. */
+export interface Sql {
+  query<T = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<T[]>;
+  /** Row count of an UPDATE/DELETE without RETURNING. */
+  execute(text: string, params?: readonly unknown[]): Promise<number>;
+}
+
+export interface Database extends Sql {
+  readonly schema: string;
+  /**
+   * Runs `work` in one transaction. Serialization failures and deadlocks (which
+   * PostgreSQL resolves by aborting one side) are retried up to 3 times.
+   */
+  tx<T>(work: (sql: Sql) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+type MigrationClass = new (...args: never[]) => Migration;
+
+export interface DatabaseOptions {
+  url: string;
+  /** PostgreSQL schema owned by the service. */
+  schema: string;
+  migrations: Array<{name: string; class: MigrationClass}>;
+  poolSize: number;
+  log: Logger;
+}
+
+const RETRYABLE = new Set(['40001', '40P01']);
+
+/** Connects, creates the schema and runs pending migrations (serialized across replicas). */
+export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
+  await migrate(opts);
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: opts.poolSize,
+    // Unqualified table names resolve to the service's schema only.
+    options: `-c search_path="${opts.schema}"`,
+    idleTimeoutMillis: 30_000,
+  });
+  pool.on('error', err => opts.log.warn('idle database connection failed', {reason: err.message}));
+  const on = (client: pg.Pool | pg.PoolClient): Sql => ({
+    query: async <T>(text: string, params: readonly unknown[] = []) =>
+      (await client.query(text, params as unknown[])).rows as T[],
+    execute: async (text: string, params: readonly unknown[] = []) =>
+      (await client.query(text, params as unknown[])).rowCount ?? 0,
+  });
+  const tx = async <T>(work: (sql: Sql) => Promise<T>): Promise<T> => {
+    for (let attempt = 1; ; attempt++) {
+      const client = await pool.connect();
+      try {
+        await client.query('begin');
+        const result = await work(on(client));
+        await client.query('commit');
+        client.release();
+        return result;
+      } catch (err) {
+        await client.query('rollback').catch(() => undefined);
+        client.release();
+        const code = (err as {code?: string}).code;
+        if (!code || !RETRYABLE.has(code) || attempt >= 3) throw err;
+      }
+    }
+  };
+  return {
+    schema: opts.schema,
+    ...on(pool),
+    tx,
+    close: () => pool.end(),
+  };
+}
+
+async function migrate(opts: DatabaseOptions): Promise<void> {
+  await ensureDatabase(opts.url);
+  const orm = await MikroORM.init({
+    clientUrl: opts.url,
+    schema: opts.schema,
+    entities: [],
+    discovery: {warnWhenNoEntities: false},
+    extensions: [Migrator],
+    pool: {min: 0, max: 1},
+    migrations: {
+      tableName: 'schema_migrations',
+      schema: opts.schema,
+      migrationsList: opts.migrations.map(m => ({name: m.name, class: m.class as never})),
+      transactional: true,
+      allOrNothing: true,
+      snapshot: false,
+      silent: true,
+    },
+    debug: false,
+  });
+  try {
+    // Replicas start together during a deploy: an advisory lock keyed by the schema name
+    // makes the second one wait, then find nothing left to run.
+    await orm.em.fork().transactional(async em => {
+      const ctx = em.getTransactionContext();
+      const conn = em.getConnection();
+      await conn.execute(
+        'select pg_advisory_xact_lock(hashtext(?))',
+        [`agora-migrate:${opts.schema}`],
+        'all',
+        ctx,
+      );
+      await conn.execute(`create schema if not exists "${opts.schema}"`, [], 'run', ctx);
+      const applied = await orm.migrator.up({transaction: ctx, schema: opts.schema});
+      if (applied.length > 0) {
+        opts.log.info('migrations applied', {
+          schema: opts.schema,
+          migrations: applied.map(m => m.name).join(','),
+        });
+      }
+    });
+  } finally {
+    await orm.close();
+  }
+}
+
+/** Creates the database named in `url` when it does not exist yet (first start). */
+async function ensureDatabase(url: string): Promise<void> {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.slice(1));
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({connectionString: admin.toString()});
+  await client.connect();
+  try {
+    const found = await client.query('select 1 from pg_database where datname = $1', [name]);
+    if (found.rowCount === 0) {
+      await client.query(`create database "${name.replace(/"/g, '""')}"`).catch(err => {
+        // Another service created it between our check and our create.
+        if ((err as {code?: string}).code !== '42P04') throw err;
+      });
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+/** True when `err` is a unique violation (optionally of the named constraint). */
+export function isUniqueViolation(err: unknown, constraint?: string): boolean {
+  const e = err as {code?: string; constraint?: string};
+  return e?.code === '23505' && (constraint === undefined || e.constraint === constraint);
+}

@@ -1,0 +1,174 @@
+/**
+ * Runs a service process: the gRPC port (grpc-js) with health and reflection, the HTTP
+ * edge (Connect, gRPC-Web, /healthz), and a graceful shutdown.
+ *
+ * Shutdown order on SIGTERM or SIGINT, measured to lose no call behind a load balancer
+ * during a rolling restart (STACK.md §9): health NOT_SERVING → wait `drainMs` so the
+ * balancer takes the process out → stop accepting and let in-flight calls finish
+ * (grpc-js tryShutdown sends GOAWAY) → close pools (`onStop` hooks, in reverse order of
+ * registration) → exit. A process still busy after 10 s is force-closed.
+ */
+import type {AddressInfo} from 'node:net';
+import type {DescMethod, DescService} from '@bufbuild/protobuf';
+import type {ConnectError} from '@connectrpc/connect';
+import * as grpc from '@grpc/grpc-js';
+import {HealthImplementation} from 'grpc-health-check';
+import type {ServiceConfig} from '../config/service_config.js';
+import type {Logger} from '../log/logger.js';
+import {isServerFault} from './error_mapping.js';
+import {addConnectService, type CallObserver} from './grpc_adapter.js';
+import {startHttpEdge, type HttpEdge, type ServiceBinding} from './http_edge.js';
+import {addReflection} from './reflection.js';
+
+export interface RunningService {
+  grpcPort: number;
+  httpPort: number;
+  /** Stops the process's servers and runs the onStop hooks (what SIGTERM does). */
+  stop(): Promise<void>;
+}
+
+export interface HostOptions {
+  config: ServiceConfig;
+  log: Logger;
+  bindings: ServiceBinding[];
+  /** Cleanups (close DB pool, Redis, AMQP), run after the servers stopped. */
+  onStop: Array<() => Promise<void> | void>;
+  /** Extra observers of finished calls (metrics). */
+  observers?: CallObserver[];
+  /** Install SIGTERM/SIGINT handlers (off in tests that host in-process). */
+  handleSignals?: boolean;
+}
+
+const FORCE_EXIT_MS = 10_000;
+
+/** Starts serving; resolves once both listeners are bound and health says SERVING. */
+export async function hostService(opts: HostOptions): Promise<RunningService> {
+  const {config, log, bindings} = opts;
+  const shutdown = new AbortController();
+  const observers: CallObserver[] = [logObserver(log), ...(opts.observers ?? [])];
+  const observer: CallObserver = {
+    onCallEnd: (s, m, ms, e) => {
+      for (const o of observers) o.onCallEnd(s, m, ms, e);
+    },
+  };
+
+  const server = new grpc.Server({
+    // Let a slow client keep at most this many concurrent calls per connection.
+    'grpc.max_concurrent_streams': 1000,
+  });
+  for (const b of bindings) {
+    addConnectService(server, b.service, b.impl, observer, shutdown.signal);
+  }
+  const statuses: Record<string, 'SERVING' | 'NOT_SERVING'> = {'': 'NOT_SERVING'};
+  for (const b of bindings) statuses[b.service.typeName] = 'NOT_SERVING';
+  const health = new HealthImplementation(statuses);
+  health.addToServer(server);
+  addReflection(
+    server,
+    bindings.map(b => b.service),
+  );
+
+  const grpcPort = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(
+      `${config.host}:${config.grpcPort}`,
+      grpc.ServerCredentials.createInsecure(),
+      (err, port) => (err ? reject(err) : resolve(port)),
+    ),
+  );
+  let serving = false;
+  const edge: HttpEdge = await startHttpEdge(
+    bindings,
+    config.host,
+    config.httpPort,
+    () => serving,
+    observer,
+  );
+  const setServing = (status: 'SERVING' | 'NOT_SERVING') => {
+    serving = status === 'SERVING';
+    for (const name of Object.keys(statuses)) health.setStatus(name, status);
+  };
+  setServing('SERVING');
+  log.info('serving', {
+    grpc: `${config.host}:${grpcPort}`,
+    http: `${config.host}:${edge.port}`,
+  });
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      log.info('shutting down: NOT_SERVING, draining', {drainMs: config.drainMs});
+      setServing('NOT_SERVING');
+      const force = setTimeout(() => {
+        log.warn('in-flight calls did not finish in time; forcing shutdown');
+        server.forceShutdown();
+        edge.server.closeAllConnections();
+      }, FORCE_EXIT_MS + config.drainMs);
+      force.unref();
+      await sleep(config.drainMs);
+      shutdown.abort(); // ends open streams (watches) so they do not hold the drain
+      await Promise.all([
+        new Promise<void>(resolve => server.tryShutdown(() => resolve())),
+        edge.close(),
+      ]);
+      for (const hook of [...opts.onStop].reverse()) {
+        try {
+          await hook();
+        } catch (err) {
+          log.error('shutdown hook failed', {}, err);
+        }
+      }
+      clearTimeout(force);
+      log.info('stopped');
+    })());
+
+  if (opts.handleSignals ?? true) {
+    const onSignal = (signal: string) => {
+      log.info('signal received', {signal});
+      stop().then(
+        () => process.exit(0),
+        err => {
+          log.error('shutdown failed', {}, err);
+          process.exit(1);
+        },
+      );
+    };
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
+    process.once('SIGINT', () => onSignal('SIGINT'));
+  }
+  return {grpcPort, httpPort: (edge.server.address() as AddressInfo).port, stop};
+}
+
+/** Logs failed calls: server faults as errors (with the cause), the rest at debug. */
+function logObserver(log: Logger): CallObserver {
+  return {
+    onCallEnd(
+      service: DescService,
+      method: DescMethod,
+      durationMs: number,
+      error: ConnectError | undefined,
+    ) {
+      if (!error) {
+        log.debug('call', {rpc: `${service.name}.${method.name}`, ms: round(durationMs)});
+        return;
+      }
+      const fields = {
+        rpc: `${service.name}.${method.name}`,
+        code: error.code,
+        ms: round(durationMs),
+      };
+      if (isServerFault(error.code)) {
+        log.error(`call failed: ${error.rawMessage}`, fields, error.cause ?? error);
+      } else {
+        log.debug(`call rejected: ${error.rawMessage}`, fields);
+      }
+    },
+  };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise(resolve => setTimeout(resolve, ms));
+}
