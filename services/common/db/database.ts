@@ -97,47 +97,47 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
 
 async function migrate(opts: DatabaseOptions): Promise<void> {
   await ensureDatabase(opts.url);
-  const orm = await MikroORM.init({
-    clientUrl: opts.url,
-    schema: opts.schema,
-    entities: [],
-    discovery: {warnWhenNoEntities: false},
-    extensions: [Migrator],
-    pool: {min: 0, max: 1},
-    migrations: {
-      tableName: 'schema_migrations',
-      schema: opts.schema,
-      migrationsList: opts.migrations.map(m => ({name: m.name, class: m.class as never})),
-      transactional: true,
-      allOrNothing: true,
-      snapshot: false,
-      silent: true,
-    },
-    debug: false,
-  });
+  // Replicas start together during a deploy: a session advisory lock keyed by the schema
+  // name makes the second one wait, then find nothing left to run. It is held on a
+  // connection of its own because the migrator opens its own connections.
+  const lock = new pg.Client({connectionString: opts.url});
+  await lock.connect();
   try {
-    // Replicas start together during a deploy: an advisory lock keyed by the schema name
-    // makes the second one wait, then find nothing left to run.
-    await orm.em.fork().transactional(async em => {
-      const ctx = em.getTransactionContext();
-      const conn = em.getConnection();
-      await conn.execute(
-        'select pg_advisory_xact_lock(hashtext(?))',
-        [`agora-migrate:${opts.schema}`],
-        'all',
-        ctx,
-      );
-      await conn.execute(`create schema if not exists "${opts.schema}"`, [], 'run', ctx);
-      const applied = await orm.migrator.up({transaction: ctx, schema: opts.schema});
+    const key = `agora-migrate:${opts.schema}`;
+    await lock.query('select pg_advisory_lock(hashtext($1))', [key]);
+    await lock.query(`create schema if not exists "${opts.schema}"`);
+    const orm = await MikroORM.init({
+      clientUrl: opts.url,
+      schema: opts.schema,
+      entities: [],
+      discovery: {warnWhenNoEntities: false},
+      extensions: [Migrator],
+      pool: {min: 0, max: 2},
+      migrations: {
+        tableName: 'schema_migrations',
+        schema: opts.schema,
+        migrationsList: opts.migrations.map(m => ({name: m.name, class: m.class as never})),
+        transactional: true,
+        allOrNothing: true,
+        snapshot: false,
+        silent: true,
+      },
+      debug: false,
+    });
+    try {
+      const applied = await orm.migrator.up({schema: opts.schema});
       if (applied.length > 0) {
         opts.log.info('migrations applied', {
           schema: opts.schema,
           migrations: applied.map(m => m.name).join(','),
         });
       }
-    });
+    } finally {
+      await orm.close();
+    }
+    await lock.query('select pg_advisory_unlock(hashtext($1))', [key]);
   } finally {
-    await orm.close();
+    await lock.end();
   }
 }
 

@@ -33,8 +33,14 @@ export function validateRequest<D extends DescMessage>(
     result.kind === 'invalid'
       ? [(([value, desc]) => ({desc, value}))(violationsToProto(result.violations))]
       : [];
+  // Name every bad field, not just the first ("a: …; b: …"): a client fixing a form
+  // wants them all at once.
+  const message =
+    result.kind === 'invalid'
+      ? result.violations.map(v => v.toString()).join('; ')
+      : result.error.message;
   throw new ConnectError(
-    result.error.message,
+    message,
     result.kind === 'invalid' ? Code.InvalidArgument : Code.Internal,
     undefined,
     details,

@@ -1,0 +1,51 @@
+/**
+ * The skeleton of every service's main(): read the shared config once, create the
+ * logger, let the service build itself, host it, and exit non-zero with a clear message
+ * when anything fails at start.
+ */
+import {EnvReader} from '../config/env.js';
+import {readServiceConfig, type ServiceConfig, type ServiceName} from '../config/service_config.js';
+import {createLogger, type Logger} from '../log/logger.js';
+import type {CallObserver} from '../rpc/grpc_adapter.js';
+import type {ServiceBinding} from '../rpc/http_edge.js';
+import {hostService, type RunningService} from '../rpc/service_host.js';
+
+/** What a service's composition root gets to build itself with. */
+export interface BuildContext {
+  config: ServiceConfig;
+  env: EnvReader;
+  log: Logger;
+  /** Register cleanups here as resources are opened; they run in reverse at shutdown. */
+  onStop: Array<() => Promise<void> | void>;
+}
+
+export interface BuiltService {
+  bindings: ServiceBinding[];
+  observers?: CallObserver[];
+}
+
+/** Builds and hosts a service; the process exits 1 when that fails. */
+export async function runService(
+  name: ServiceName,
+  build: (ctx: BuildContext) => Promise<BuiltService>,
+): Promise<RunningService> {
+  let log: Logger = createLogger(name);
+  const onStop: BuildContext['onStop'] = [];
+  try {
+    const env = new EnvReader();
+    const config = readServiceConfig(name, env);
+    log = createLogger(name, config.logLevel);
+    const built = await build({config, env, log, onStop});
+    return await hostService({
+      config,
+      log,
+      bindings: built.bindings,
+      observers: built.observers,
+      onStop,
+    });
+  } catch (err) {
+    log.error(`${name} failed to start: ${err instanceof Error ? err.message : String(err)}`, {}, err);
+    for (const hook of onStop.reverse()) await Promise.resolve(hook()).catch(() => undefined);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * What Inventory's use cases need from the outside world. Implemented in infra/ by
+ * PostgreSQL (the truth), Redis (the real-time mirror) and the event bus.
+ */
+import type {Reservation, ReservationLine} from '../domain/reservation.js';
+import type {AdjustmentReason, StockLevel} from '../domain/stock_level.js';
+
+export interface LowStockAlert {
+  readonly id: string;
+  readonly sku: string;
+  readonly warehouseId: string;
+  readonly state: 'active' | 'cleared';
+  readonly available: number;
+  readonly threshold: number;
+  readonly raisedAt: Date;
+  readonly clearedAt: Date | undefined;
+}
+
+/** Reads and transactions on the stock database. */
+export interface InventoryStore {
+  tx<T>(work: (tx: InventoryTx) => Promise<T>): Promise<T>;
+  /** Levels of these SKUs in every warehouse, ordered by SKU then warehouse. */
+  levelsOf(skus: readonly string[]): Promise<StockLevel[]>;
+  /** Every level (for rebuilding the Redis mirror). */
+  allLevels(): Promise<StockLevel[]>;
+  findReservation(id: string): Promise<Reservation | undefined>;
+  /** Alerts newest first, after the cursor `before` (an alert id) when given. */
+  listAlerts(includeCleared: boolean, limit: number, before?: string): Promise<LowStockAlert[]>;
+}
+
+/** Operations inside one transaction. */
+export interface InventoryTx {
+  /** Inserts a reservation; false when its id already exists (nothing written). */
+  insertReservation(reservation: Reservation): Promise<boolean>;
+  /** Loads and row-locks a reservation. */
+  lockReservation(id: string): Promise<Reservation | undefined>;
+  saveReservationState(reservation: Reservation): Promise<void>;
+  /**
+   * Adds `quantity` to reserved if that many units are available; the level after, or
+   * undefined when not enough are available (or the SKU is not stocked there).
+   */
+  holdUnits(line: ReservationLine): Promise<StockLevel | undefined>;
+  /** Available units of a SKU in a warehouse, or undefined when it is not stocked. */
+  availableOf(sku: string, warehouseId: string): Promise<number | undefined>;
+  /** Commit: removes held units from on_hand and reserved. */
+  takeUnits(lines: readonly ReservationLine[]): Promise<StockLevel[]>;
+  /** Release: gives held units back (reserved decreases). */
+  returnUnits(lines: readonly ReservationLine[]): Promise<StockLevel[]>;
+  /** Reservations whose lease ran out, row-locked, skipping ones locked elsewhere. */
+  lockExpired(now: Date, limit: number): Promise<Reservation[]>;
+  /** Row-locks a level, or undefined when the SKU is not stocked in the warehouse. */
+  lockLevel(sku: string, warehouseId: string): Promise<StockLevel | undefined>;
+  /** Creates a level with zero stock. */
+  createLevel(sku: string, warehouseId: string): Promise<StockLevel>;
+  /** Adds delta to on_hand; the caller checked the result stays valid. */
+  addOnHand(sku: string, warehouseId: string, delta: number): Promise<StockLevel>;
+  setThreshold(sku: string, warehouseId: string, threshold: number): Promise<StockLevel>;
+  /**
+   * Records an adjustment under its request id; false when that id was used before
+   * (then `existingAdjustment` tells what it was for).
+   */
+  recordAdjustment(adjustment: {
+    requestId: string;
+    sku: string;
+    warehouseId: string;
+    delta: number;
+    reason: AdjustmentReason;
+    note: string;
+    fingerprint: string;
+  }): Promise<boolean>;
+  existingAdjustment(requestId: string): Promise<{fingerprint: string; sku: string; warehouseId: string} | undefined>;
+  /** Raises or clears the alert of a level and queues the alert event (outbox). */
+  raiseAlert(level: StockLevel): Promise<void>;
+  clearAlert(level: StockLevel): Promise<void>;
+}
+
+/** The Redis mirror of stock levels. Best effort: PostgreSQL stays the truth. */
+export interface StockMirror {
+  /** Writes the levels (newer versions win) and tells watchers. */
+  publish(levels: readonly StockLevel[]): Promise<void>;
+}
+
+export interface Clock {
+  now(): Date;
+}

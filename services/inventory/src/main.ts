@@ -1,0 +1,81 @@
+/**
+ * Inventory's composition root: configuration, PostgreSQL, Redis, the event bus, the use
+ * cases and the RPC handlers, built once here and nowhere else.
+ */
+import {InventoryService} from '../../../gen/agora/inventory/v1/inventory_service_pb.js';
+import {openDatabase} from '../../common/db/database.js';
+import {EventBus} from '../../common/messaging/event_bus.js';
+import {OutboxRelay} from '../../common/outbox/outbox.js';
+import {runService} from '../../common/process/run_service.js';
+import {connectRedis} from '../../common/redis/redis.js';
+import {bindService} from '../../common/rpc/http_edge.js';
+import {Hub} from '../../common/rpc/streams.js';
+import {AdjustStock} from './app/adjust_stock.js';
+import {ExpireReservations} from './app/expire_reservations.js';
+import {CommitReservation, ReleaseReservation} from './app/finish_reservation.js';
+import {ReadStock} from './app/read_stock.js';
+import {ReserveStock} from './app/reserve_stock.js';
+import {SetLowStockThreshold} from './app/set_low_stock_threshold.js';
+import {INVENTORY_MIGRATIONS} from './infra/migrations/0001_initial.js';
+import {PgInventoryStore} from './infra/pg_inventory_store.js';
+import {RedisStockMirror} from './infra/redis_stock_mirror.js';
+import {createInventoryService} from './rpc/inventory_service.js';
+import {alertEvent, LOW_STOCK_TOPIC} from './rpc/mapper.js';
+
+await runService('inventory', async ({config, env, log, onStop}) => {
+  const sweepMs = env.int('AGORA_INVENTORY_SWEEP_MS', 1000, 50, 3_600_000);
+
+  const db = await openDatabase({
+    url: config.databaseUrl,
+    schema: 'inventory',
+    migrations: INVENTORY_MIGRATIONS,
+    poolSize: config.dbPoolSize,
+    log,
+  });
+  onStop.push(() => db.close());
+
+  const bus = await EventBus.connect(config.amqpUrl, config.namespace, log, false);
+  onStop.push(() => bus.close());
+  const relay = new OutboxRelay(db, bus, log);
+  relay.start();
+  onStop.push(() => relay.stop());
+
+  const store = new PgInventoryStore(db, alertEvent, () => relay.nudge());
+  const redis = connectRedis(config.redisUrl, log, 'inventory');
+  const subscriber = connectRedis(config.redisUrl, log, 'inventory-watch');
+  onStop.push(() => void redis.disconnect());
+  onStop.push(() => void subscriber.disconnect());
+  const mirror = new RedisStockMirror(redis, subscriber, store, config.namespace, log);
+  await mirror.start();
+  onStop.push(() => mirror.stop());
+
+  const alertEvents = new Hub<Uint8Array>();
+  await bus.subscribe({
+    queue: 'inventory.alert-watchers',
+    topics: [LOW_STOCK_TOPIC],
+    durable: false,
+    handle: async event => alertEvents.publish(event.body),
+  });
+
+  const clock = {now: () => new Date()};
+  const expire = new ExpireReservations(store, mirror, clock);
+  const sweeper = setInterval(() => {
+    expire.execute().then(
+      n => n > 0 && log.info('reservations expired', {count: n}),
+      err => log.warn('expiry sweep failed', {reason: err instanceof Error ? err.message : String(err)}),
+    );
+  }, sweepMs);
+  onStop.push(() => clearInterval(sweeper));
+
+  const service = createInventoryService({
+    reserve: new ReserveStock(store, mirror, clock),
+    commit: new CommitReservation(store, mirror, clock),
+    release: new ReleaseReservation(store, mirror, clock),
+    adjust: new AdjustStock(store, mirror),
+    setThreshold: new SetLowStockThreshold(store, mirror),
+    read: new ReadStock(store),
+    watchLevels: (skus, fn) => mirror.watch(skus, fn),
+    alertEvents,
+  });
+  return {bindings: [bindService(InventoryService, service)]};
+});
