@@ -35,12 +35,12 @@ export function validateRequest<D extends DescMessage>(
       : [];
   // Name every bad field, not just the first ("a: …; b: …"): a client fixing a form
   // wants them all at once.
-  const message =
+  const text =
     result.kind === 'invalid'
       ? result.violations.map(v => v.toString()).join('; ')
       : result.error.message;
   throw new ConnectError(
-    message,
+    text,
     result.kind === 'invalid' ? Code.InvalidArgument : Code.Internal,
     undefined,
     details,

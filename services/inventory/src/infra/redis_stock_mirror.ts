@@ -13,6 +13,7 @@
  */
 import type {Redis} from 'ioredis';
 import type {Logger} from '../../../common/log/logger.js';
+import {stockChangesChannel, stockKey} from '../../../common/redis/stock_keys.js';
 import type {StockLevel} from '../domain/stock_level.js';
 import type {InventoryStore, StockMirror} from '../app/ports.js';
 
@@ -58,13 +59,13 @@ export class RedisStockMirror implements StockMirror {
     private readonly namespace: string,
     private readonly log: Logger,
   ) {
-    this.channel = `${namespace}:stock-changes`;
+    this.channel = stockChangesChannel(namespace);
     redis.defineCommand('agoraApplyLevel', {numberOfKeys: 2, lua: APPLY_LEVEL});
   }
 
   /** Key of a SKU's hash. */
   key(sku: string): string {
-    return `${this.namespace}:stock:${sku}`;
+    return stockKey(this.namespace, sku);
   }
 
   /** Starts the watcher subscription and the resync loop. */

@@ -1,0 +1,97 @@
+/**
+ * Pricing's composition root.
+ */
+import {PricingService} from '../../../gen/agora/pricing/v1/pricing_service_pb.js';
+import {openDatabase} from '../../common/db/database.js';
+import {EventBus} from '../../common/messaging/event_bus.js';
+import {OutboxRelay} from '../../common/outbox/outbox.js';
+import {runService} from '../../common/process/run_service.js';
+import {connectRedis} from '../../common/redis/redis.js';
+import {bindService} from '../../common/rpc/http_edge.js';
+import {Hub} from '../../common/rpc/streams.js';
+import {ManageRules} from './app/manage_rules.js';
+import {QuotePrices} from './app/quote_prices.js';
+import {RecordSale} from './app/record_sale.js';
+import {Reprice} from './app/reprice.js';
+import {SetBasePrice} from './app/set_base_price.js';
+import {PRICING_MIGRATIONS} from './infra/migrations/0001_initial.js';
+import {PgPricingStore} from './infra/pg_pricing_store.js';
+import {RedisStockSignals} from './infra/redis_stock_signals.js';
+import {PRICE_CHANGED_TOPIC, priceChangedEvent, saleFromOrderEvent} from './rpc/mapper.js';
+import {createPricingService} from './rpc/pricing_service.js';
+
+await runService('pricing', async ({config, env, log, onStop}) => {
+  const quoteValidMs = env.int('AGORA_PRICING_QUOTE_TTL_MS', 15 * 60 * 1000, 1000, 86_400_000);
+  const demandRefreshMs = env.int('AGORA_PRICING_DEMAND_REFRESH_MS', 10_000, 100, 3_600_000);
+
+  const db = await openDatabase({
+    url: config.databaseUrl,
+    schema: 'pricing',
+    migrations: PRICING_MIGRATIONS,
+    poolSize: config.dbPoolSize,
+    log,
+  });
+  onStop.push(() => db.close());
+  const bus = await EventBus.connect(config.amqpUrl, config.namespace, log, false);
+  onStop.push(() => bus.close());
+  const relay = new OutboxRelay(db, bus, log);
+  relay.start();
+  onStop.push(() => relay.stop());
+
+  const store = new PgPricingStore(db, priceChangedEvent, () => relay.nudge());
+  const redis = connectRedis(config.redisUrl, log, 'pricing');
+  const subscriber = connectRedis(config.redisUrl, log, 'pricing-stock');
+  onStop.push(() => void redis.disconnect());
+  onStop.push(() => void subscriber.disconnect());
+  const signals = new RedisStockSignals(redis, config.namespace, log);
+  onStop.push(() => signals.stop());
+
+  const clock = {now: () => new Date()};
+  const reprice = new Reprice(store, signals, clock);
+  const recordSale = new RecordSale(store, reprice, clock);
+
+  // Stock moved: reprice the SKUs a stock rule can touch (most moves touch none).
+  await signals.listen(subscriber, async skus => {
+    const rules = (await store.rules()).filter(r => r.enabled && r.condition.kind === 'stock_at_or_below');
+    const touched = skus.filter(sku => rules.some(r => r.sku === undefined || r.sku === sku));
+    if (touched.length > 0) await reprice.execute(touched, 'rule');
+  });
+  // Demand windows slide with time, not only with sales: recheck demand rules regularly.
+  const demandTimer = setInterval(() => {
+    void (async () => {
+      const rules = (await store.rules()).filter(r => r.enabled && r.condition.kind === 'demand_at_or_above');
+      if (rules.length === 0) return;
+      const skus = rules.some(r => r.sku === undefined)
+        ? await store.pricedSkus()
+        : [...new Set(rules.map(r => r.sku as string))];
+      await reprice.execute(skus, 'rule');
+    })().catch(err => log.warn('demand reprice failed', {reason: String(err)}));
+  }, demandRefreshMs);
+  onStop.push(() => clearInterval(demandTimer));
+
+  await bus.subscribe({
+    queue: 'pricing.demand',
+    topics: ['order.paid'],
+    durable: true,
+    handle: async event => {
+      const sale = saleFromOrderEvent(event.body);
+      if (sale.orderId) await recordSale.execute(sale.orderId, sale.lines, sale.soldAt);
+    },
+  });
+  const priceChanges = new Hub<Uint8Array>();
+  await bus.subscribe({
+    queue: 'pricing.price-watchers',
+    topics: [PRICE_CHANGED_TOPIC],
+    durable: false,
+    handle: async event => priceChanges.publish(event.body),
+  });
+
+  const service = createPricingService({
+    setBasePrice: new SetBasePrice(store, reprice, clock),
+    quotes: new QuotePrices(store, clock, quoteValidMs),
+    rules: new ManageRules(store, reprice, clock),
+    store,
+    priceChanges,
+  });
+  return {bindings: [bindService(PricingService, service)]};
+});
