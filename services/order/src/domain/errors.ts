@@ -1,0 +1,37 @@
+/** Order's domain errors. */
+import {
+  ConcurrentRequestError,
+  DomainError,
+  InvalidArgumentError,
+} from '../../../common/errors/domain_error.js';
+
+/** Inventory could not hold a line; the message (from Inventory) names the SKU. */
+export class StockShortageError extends DomainError {
+  constructor(message: string, details: Record<string, string> = {}) {
+    super('failed_precondition', message, details);
+  }
+}
+
+/** A repeat of a CreateOrder whose first call is still running. */
+export class OrderInProgressError extends ConcurrentRequestError {
+  constructor(requestId: string, orderId: string) {
+    super(
+      `order ${orderId} for request_id ${requestId} is still being placed; retry in a moment`,
+      {requestId, orderId},
+    );
+  }
+}
+
+/** Rejects a basket that names a SKU twice. */
+export function checkUniqueSkus(lines: ReadonlyArray<{sku: string}>): void {
+  const seen = new Set<string>();
+  lines.forEach((line, i) => {
+    if (seen.has(line.sku)) {
+      throw new InvalidArgumentError(
+        `lines[${i}].sku`,
+        `SKU ${line.sku} appears more than once; send one line with the total quantity`,
+      );
+    }
+    seen.add(line.sku);
+  });
+}

@@ -1,0 +1,83 @@
+/**
+ * Order's composition root.
+ */
+import {InventoryService} from '../../../gen/agora/inventory/v1/inventory_service_pb.js';
+import {OrderService} from '../../../gen/agora/order/v1/order_service_pb.js';
+import {PaymentService} from '../../../gen/agora/payment/v1/payment_service_pb.js';
+import {PricingService} from '../../../gen/agora/pricing/v1/pricing_service_pb.js';
+import {peerAddress} from '../../common/config/service_config.js';
+import {openDatabase} from '../../common/db/database.js';
+import {EventBus} from '../../common/messaging/event_bus.js';
+import {OutboxRelay} from '../../common/outbox/outbox.js';
+import {runService} from '../../common/process/run_service.js';
+import {createGrpcClient} from '../../common/rpc/grpc_client.js';
+import {bindService} from '../../common/rpc/http_edge.js';
+import {Hub} from '../../common/rpc/streams.js';
+import {AfterSale} from './app/after_sale.js';
+import {PlaceOrder} from './app/place_order.js';
+import {ReadOrders} from './app/read_orders.js';
+import {RecoverOrders} from './app/recover_orders.js';
+import {
+  GrpcInventoryGateway,
+  GrpcPaymentGateway,
+  GrpcPricingGateway,
+} from './infra/clients/grpc_gateways.js';
+import {ORDER_MIGRATIONS} from './infra/migrations/0001_initial.js';
+import {PgOrderStore} from './infra/pg_order_store.js';
+import {orderEvent} from './rpc/mapper.js';
+import {createOrderService} from './rpc/order_service.js';
+
+await runService('order', async ({config, env, log, onStop}) => {
+  const recoverEveryMs = env.int('AGORA_ORDER_RECOVERY_MS', 10_000, 100, 3_600_000);
+  const abandonedAfterMs = env.int('AGORA_ORDER_ABANDONED_MS', 120_000, 1000, 86_400_000);
+  const callTimeoutMs = env.int('AGORA_ORDER_CALL_TIMEOUT_MS', 10_000, 100, 120_000);
+
+  const db = await openDatabase({
+    url: config.databaseUrl,
+    schema: 'ordering',
+    migrations: ORDER_MIGRATIONS,
+    poolSize: config.dbPoolSize,
+    log,
+  });
+  onStop.push(() => db.close());
+  const bus = await EventBus.connect(config.amqpUrl, config.namespace, log, false);
+  onStop.push(() => bus.close());
+  const relay = new OutboxRelay(db, bus, log);
+  relay.start();
+  onStop.push(() => relay.stop());
+  const store = new PgOrderStore(db, orderEvent, () => relay.nudge());
+
+  const clientOptions = {defaultTimeoutMs: callTimeoutMs};
+  const pricingClient = createGrpcClient(PricingService, peerAddress('pricing', env), clientOptions);
+  const inventoryClient = createGrpcClient(InventoryService, peerAddress('inventory', env), clientOptions);
+  const paymentClient = createGrpcClient(PaymentService, peerAddress('payment', env), clientOptions);
+  onStop.push(() => pricingClient.close());
+  onStop.push(() => inventoryClient.close());
+  onStop.push(() => paymentClient.close());
+  const pricing = new GrpcPricingGateway(pricingClient);
+  const inventory = new GrpcInventoryGateway(inventoryClient);
+  const payment = new GrpcPaymentGateway(paymentClient);
+
+  const clock = {now: () => new Date()};
+  const recovery = new RecoverOrders(store, inventory, payment, clock, log, abandonedAfterMs);
+  const recoveryTimer = setInterval(() => {
+    recovery.execute().catch(err => log.warn('order recovery pass failed', {reason: String(err)}));
+  }, recoverEveryMs);
+  onStop.push(() => clearInterval(recoveryTimer));
+
+  const events = new Hub<Uint8Array>();
+  await bus.subscribe({
+    queue: 'order.event-watchers',
+    topics: ['order.*'],
+    durable: false,
+    handle: async event => events.publish(event.body),
+  });
+
+  const service = createOrderService({
+    place: new PlaceOrder(store, pricing, inventory, payment, clock, log),
+    read: new ReadOrders(store),
+    afterSale: new AfterSale(store, inventory, payment, clock),
+    events,
+  });
+  return {bindings: [bindService(OrderService, service)]};
+});

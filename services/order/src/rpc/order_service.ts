@@ -1,0 +1,62 @@
+/**
+ * OrderService handlers: request → command, one use case, result → response.
+ */
+import {fromBinary} from '@bufbuild/protobuf';
+import type {HandlerContext, ServiceImpl} from '@connectrpc/connect';
+import * as orderv1 from '../../../../gen/agora/order/v1/order_pb.js';
+import type {OrderService} from '../../../../gen/agora/order/v1/order_service_pb.js';
+import {moneyFromProto} from '../../../common/money/money_proto.js';
+import {Hub, streamOf} from '../../../common/rpc/streams.js';
+import type {AfterSale} from '../app/after_sale.js';
+import type {PlaceOrder} from '../app/place_order.js';
+import type {ReadOrders} from '../app/read_orders.js';
+import {orderToProto} from './mapper.js';
+
+export interface OrderUseCases {
+  place: PlaceOrder;
+  read: ReadOrders;
+  afterSale: AfterSale;
+  /** Order events from every replica (fed by the event bus), protobuf bytes. */
+  events: Hub<Uint8Array>;
+}
+
+export function createOrderService(uc: OrderUseCases): ServiceImpl<typeof OrderService> {
+  return {
+    async createOrder(req) {
+      const order = await uc.place.execute({
+        requestId: req.requestId,
+        customerId: req.customerId,
+        currencyCode: req.currencyCode,
+        lines: req.lines.map(l => ({sku: l.sku, quantity: l.quantity})),
+        paymentToken: req.paymentToken,
+      });
+      return {order: orderToProto(order)};
+    },
+
+    async getOrder(req) {
+      return {order: orderToProto(await uc.read.get(req.orderId))};
+    },
+
+    async listOrders(req) {
+      const page = await uc.read.list(req.customerId, req.pageSize, req.pageToken);
+      return {orders: page.orders.map(orderToProto), nextPageToken: page.next};
+    },
+
+    async cancelOrder(req) {
+      return {order: orderToProto(await uc.afterSale.cancel(req.orderId, req.reason))};
+    },
+
+    async refundOrder(req) {
+      const amount = req.amount ? moneyFromProto(req.amount, 'amount') : undefined;
+      const order = await uc.afterSale.refund(req.orderId, req.requestId, amount, req.reason);
+      return {order: orderToProto(order)};
+    },
+
+    async *watchOrderEvents(req, ctx: HandlerContext) {
+      for await (const body of streamOf<Uint8Array>(push => uc.events.subscribe(push), ctx.signal)) {
+        const event = fromBinary(orderv1.OrderEventSchema, body);
+        if (!req.customerId || event.order?.customerId === req.customerId) yield {event};
+      }
+    },
+  };
+}
