@@ -1,0 +1,78 @@
+/**
+ * `npm start`: runs the whole system on this machine. PostgreSQL, Redis and RabbitMQ are
+ * checked (and started) by infra.sh before this runs; this starts the five services on
+ * their default ports, seeds the demo catalogue into an empty database, waits for every
+ * service to report SERVING, prints where each listens, and stops everything on Ctrl-C.
+ */
+import {join} from 'node:path';
+import {HTTP_PORT_OFFSET, SERVICE_PORTS, type ServiceName} from '../../services/common/config/service_config.js';
+import {startMesh} from '../../services/common/process/mesh.js';
+import {repoRoot} from '../../services/common/process/service_process.js';
+import {DEMO_SKUS, seedDemoCatalogue} from './demo_catalogue.js';
+
+const logDir = join(repoRoot(), '.agora', 'logs');
+
+async function main(): Promise<void> {
+  console.log('agora: starting order, payment, inventory, pricing and report…');
+  const mesh = await startMesh({
+    env: {AGORA_LOG_LEVEL: process.env.AGORA_LOG_LEVEL ?? 'info'},
+    anyPorts: false,
+    logDir,
+  });
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\nagora: ${signal}: stopping every service (draining in-flight calls)…`);
+    await mesh.stop();
+    console.log('agora: stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  for (const p of Object.values(mesh.processes)) {
+    p.child.once('exit', code => {
+      if (!stopping) {
+        console.error(`agora: ${p.name} exited unexpectedly (code ${code}); see ${logDir}/${p.name}.log`);
+        void stop('service failure');
+      }
+    });
+  }
+
+  const seeded = await seedDemoCatalogue(
+    mesh.processes.pricing.grpcAddress,
+    mesh.processes.inventory.grpcAddress,
+  );
+  console.log(seeded ? 'agora: seeded the demo catalogue' : 'agora: catalogue already present; not seeding');
+
+  const names = Object.keys(SERVICE_PORTS) as ServiceName[];
+  console.log('\nagora: all five services are SERVING (grpc.health.v1)\n');
+  console.log('  service     gRPC (grpc-js, reflection)   Connect + gRPC-Web (HTTP/1.1)');
+  for (const name of names) {
+    const p = mesh.processes[name];
+    console.log(`  ${name.padEnd(10)}  ${p.grpcAddress.padEnd(27)}  http://${p.httpAddress}`);
+  }
+  const sku = DEMO_SKUS[0].sku;
+  console.log(`
+  demo SKUs: ${DEMO_SKUS.map(s => s.sku).join(', ')} (USD and EUR prices)
+  logs:      ${logDir}/<service>.log
+
+Place an order (buf curl comes with the project; reflection, no schema needed):
+
+  npx buf curl --protocol grpc --http2-prior-knowledge \\
+    -d '{"request_id":"'$(cat /proc/sys/kernel/random/uuid)'","customer_id":"alice","currency_code":"USD","lines":[{"sku":"${sku}","quantity":2}],"payment_token":"tok_visa"}' \\
+    http://127.0.0.1:${SERVICE_PORTS.order}/agora.order.v1.OrderService/CreateOrder
+
+Or over Connect JSON with plain curl:
+
+  curl -s -H 'content-type: application/json' -d '{"sku":"${sku}"}' \\
+    http://127.0.0.1:${SERVICE_PORTS.inventory + HTTP_PORT_OFFSET}/agora.inventory.v1.InventoryService/GetStock
+
+Ctrl-C stops everything.`);
+}
+
+main().catch(err => {
+  console.error(`agora: failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(`agora: service logs are in ${logDir}`);
+  process.exit(1);
+});

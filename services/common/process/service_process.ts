@@ -1,0 +1,133 @@
+/**
+ * Starting Agora service processes and knowing when they serve: used by the local
+ * launcher (npm start) and by the integration tests, so both run the real thing.
+ */
+import {spawn, type ChildProcess} from 'node:child_process';
+import {createWriteStream, existsSync, mkdirSync} from 'node:fs';
+import {dirname, join} from 'node:path';
+import {fileURLToPath} from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import {service as healthService} from 'grpc-health-check';
+import type {ServiceName} from '../config/service_config.js';
+
+/** Repository root (this file is services/common/process/ in src or dist). */
+export function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  return dir;
+}
+
+/** The compiled entry point of a service. */
+export function serviceEntry(name: ServiceName): string {
+  const entry = join(repoRoot(), 'dist', 'services', name, 'src', 'main.js');
+  if (!existsSync(entry)) {
+    throw new Error(`${entry} is missing: run "npm run build" first`);
+  }
+  return entry;
+}
+
+export interface ServiceProcess {
+  name: ServiceName;
+  child: ChildProcess;
+  grpcAddress: string;
+  httpAddress: string;
+  /** SIGTERM, then wait for exit (SIGKILL after `graceMs`). */
+  stop(graceMs?: number): Promise<number | null>;
+}
+
+/**
+ * Starts a service with `env` and resolves once it logged "serving" (which it does only
+ * after migrations ran and both listeners are bound). Output goes to `logFile`.
+ */
+export function startServiceProcess(
+  name: ServiceName,
+  env: Record<string, string>,
+  logFile: string,
+  startTimeoutMs = 60_000,
+): Promise<ServiceProcess> {
+  mkdirSync(dirname(logFile), {recursive: true});
+  const log = createWriteStream(logFile, {flags: 'a'});
+  const child = spawn(process.execPath, [serviceEntry(name)], {
+    env: {...process.env, ...env},
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stderr?.pipe(log);
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    let started = false;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${name} did not start within ${startTimeoutMs} ms; see ${logFile}`));
+    }, startTimeoutMs);
+    const onExit = (code: number | null) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited with code ${code} while starting; see ${logFile}`));
+    };
+    child.once('exit', onExit);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      log.write(chunk);
+      if (started) return;
+      buffered += chunk.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) {
+        if (!line.includes('"msg":"serving"')) continue;
+        const parsed = JSON.parse(line) as {grpc: string; http: string};
+        clearTimeout(timer);
+        child.off('exit', onExit);
+        started = true;
+        resolve({
+          name,
+          child,
+          grpcAddress: parsed.grpc,
+          httpAddress: parsed.http,
+          stop: (graceMs = 15_000) => stopChild(child, graceMs),
+        });
+        return;
+      }
+    });
+  });
+}
+
+function stopChild(child: ChildProcess, graceMs: number): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise(resolve => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', code => {
+      clearTimeout(kill);
+      resolve(code);
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** Asks grpc.health.v1.Health/Check; resolves true for SERVING. */
+export function checkHealth(address: string, timeoutMs = 2000): Promise<boolean> {
+  const Health = grpc.makeGenericClientConstructor(healthService, 'Health');
+  const client = new Health(address, grpc.credentials.createInsecure());
+  return new Promise(resolve => {
+    client.makeUnaryRequest(
+      '/grpc.health.v1.Health/Check',
+      (req: object) => healthService.Check.requestSerialize(req),
+      (buf: Buffer) => healthService.Check.responseDeserialize(buf) as {status: string | number},
+      {service: ''},
+      new grpc.Metadata(),
+      {deadline: Date.now() + timeoutMs},
+      (err, res) => {
+        client.close();
+        resolve(!err && (res?.status === 'SERVING' || res?.status === 1));
+      },
+    );
+  });
+}
+
+/** Waits until every address reports SERVING. */
+export async function waitServing(addresses: string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const address of addresses) {
+    while (!(await checkHealth(address))) {
+      if (Date.now() > deadline) throw new Error(`${address} is not SERVING after ${timeoutMs} ms`);
+      await new Promise(r => setTimeout(r, 200));
+    }
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * Integration tests run the real system: the five services as processes, talking gRPC,
+ * on the real PostgreSQL, Redis and RabbitMQ. Each test file gets its own database,
+ * Redis key prefix and AMQP namespace, so test runs never touch `npm start` data.
+ */
+import {join} from 'node:path';
+import amqp from 'amqplib';
+import {Redis} from 'ioredis';
+import pg from 'pg';
+import {InventoryService} from '../../../gen/agora/inventory/v1/inventory_service_pb.js';
+import {OrderService} from '../../../gen/agora/order/v1/order_service_pb.js';
+import {PaymentService} from '../../../gen/agora/payment/v1/payment_service_pb.js';
+import {PricingService} from '../../../gen/agora/pricing/v1/pricing_service_pb.js';
+import {ReportService} from '../../../gen/agora/report/v1/report_service_pb.js';
+import {startMesh, type Mesh} from '../process/mesh.js';
+import {repoRoot} from '../process/service_process.js';
+import {createGrpcClient} from '../rpc/grpc_client.js';
+
+const PG_ADMIN = process.env.AGORA_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.AGORA_TEST_REDIS ?? 'redis://127.0.0.1:6379/0';
+const AMQP_URL = process.env.AGORA_TEST_AMQP ?? 'amqp://guest:guest@127.0.0.1:5672';
+
+export interface TestSystem {
+  mesh: Mesh;
+  namespace: string;
+  databaseUrl: string;
+  order: ReturnType<typeof createGrpcClient<typeof OrderService>>;
+  payment: ReturnType<typeof createGrpcClient<typeof PaymentService>>;
+  inventory: ReturnType<typeof createGrpcClient<typeof InventoryService>>;
+  pricing: ReturnType<typeof createGrpcClient<typeof PricingService>>;
+  report: ReturnType<typeof createGrpcClient<typeof ReportService>>;
+  /** The test database, for asserting what was (not) written. */
+  db: pg.Pool;
+  redis: Redis;
+  stop(): Promise<void>;
+}
+
+/** Drops and recreates the test database, clears the namespace, starts the mesh. */
+export async function startTestSystem(name: string, env: Record<string, string> = {}): Promise<TestSystem> {
+  const namespace = `agoratest-${name}`;
+  const database = `agora_test_${name.replace(/[^a-z0-9]/gi, '_')}`;
+  const admin = new pg.Client({connectionString: PG_ADMIN});
+  await admin.connect();
+  await admin.query(`drop database if exists "${database}" with (force)`);
+  await admin.query(`create database "${database}"`);
+  await admin.end();
+  const databaseUrl = new URL(PG_ADMIN);
+  databaseUrl.pathname = `/${database}`;
+
+  const redis = new Redis(REDIS_URL);
+  const keys = await redis.keys(`${namespace}:*`);
+  if (keys.length > 0) await redis.del(...keys);
+  await deleteQueues(namespace);
+
+  const mesh = await startMesh({
+    env: {
+      AGORA_DATABASE_URL: databaseUrl.toString(),
+      AGORA_REDIS_URL: REDIS_URL,
+      AGORA_AMQP_URL: AMQP_URL,
+      AGORA_NAMESPACE: namespace,
+      AGORA_LOG_LEVEL: 'info',
+      AGORA_DRAIN_MS: '100',
+      ...env,
+    },
+    anyPorts: true,
+    logDir: join(repoRoot(), '.agora', 'test-logs', name),
+  });
+  const p = mesh.processes;
+  const system: TestSystem = {
+    mesh,
+    namespace,
+    databaseUrl: databaseUrl.toString(),
+    order: createGrpcClient(OrderService, p.order.grpcAddress),
+    payment: createGrpcClient(PaymentService, p.payment.grpcAddress),
+    inventory: createGrpcClient(InventoryService, p.inventory.grpcAddress),
+    pricing: createGrpcClient(PricingService, p.pricing.grpcAddress),
+    report: createGrpcClient(ReportService, p.report.grpcAddress),
+    db: new pg.Pool({connectionString: databaseUrl.toString(), max: 4}),
+    redis,
+    stop: async () => {
+      for (const c of [system.order, system.payment, system.inventory, system.pricing, system.report]) c.close();
+      await mesh.stop();
+      await system.db.end();
+      redis.disconnect();
+    },
+  };
+  return system;
+}
+
+/** Durable queues outlive a run; a test namespace starts without any. */
+async function deleteQueues(namespace: string): Promise<void> {
+  const connection = await amqp.connect(AMQP_URL);
+  try {
+    for (const queue of ['report.order-events', 'pricing.demand']) {
+      const channel = await connection.createChannel();
+      await channel.deleteQueue(`${namespace}.${queue}`).catch(() => undefined);
+      await channel.close().catch(() => undefined);
+    }
+  } finally {
+    await connection.close();
+  }
+}
+
+/** Polls `probe` until it returns a value that is not undefined (or times out). */
+export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise(r => setTimeout(r, 100));
+  }
+}
