@@ -1,3 +1,12 @@
+// Pins the Jaeger v2 all-in-one binary that deploy/tools/build-tools.sh builds.
+// `go install github.com/jaegertracing/jaeger/cmd/jaeger@VERSION` is refused because
+// jaeger's go.mod has a replace directive (jaeger issue #7310), so we build the
+// package from this module instead (the `tool` line keeps it in the graph).
+// Module tag v1.76.0 is the same commit as the Jaeger v2.13.0 release
+// (63b27e1810a710ac54dc4522da0538e540bdc545); the v2.x tags are not usable as
+// module versions (no /v2 path) and no later commit is served by our module proxy.
+// To bump: change the require below and JAEGER_* in build-tools.sh, copy
+// jaeger's replace lines, then run `go mod tidy` here.
 module agora/deploy/tools/jaeger
 
 go 1.24.6
