@@ -5,7 +5,11 @@
  * service to report SERVING, prints where each listens, and stops everything on Ctrl-C.
  */
 import {join} from 'node:path';
-import {HTTP_PORT_OFFSET, SERVICE_PORTS, type ServiceName} from '../../services/common/config/service_config.js';
+import {
+  HTTP_PORT_OFFSET,
+  SERVICE_PORTS,
+  type ServiceName,
+} from '../../services/common/config/service_config.js';
 import {startMesh} from '../../services/common/process/mesh.js';
 import {repoRoot} from '../../services/common/process/service_process.js';
 import {DEMO_SKUS, seedDemoCatalogue} from './demo_catalogue.js';
@@ -23,7 +27,9 @@ async function main(): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`\nagora: ${signal}: stopping every service (draining in-flight calls)…`);
+    console.log(
+      `\nagora: ${signal}: stopping every service (draining in-flight calls)…`,
+    );
     await mesh.stop();
     console.log('agora: stopped');
     process.exit(0);
@@ -33,7 +39,9 @@ async function main(): Promise<void> {
   for (const p of Object.values(mesh.processes)) {
     p.child.once('exit', code => {
       if (!stopping) {
-        console.error(`agora: ${p.name} exited unexpectedly (code ${code}); see ${logDir}/${p.name}.log`);
+        console.error(
+          `agora: ${p.name} exited unexpectedly (code ${code}); see ${logDir}/${p.name}.log`,
+        );
         void stop('service failure');
       }
     });
@@ -43,14 +51,22 @@ async function main(): Promise<void> {
     mesh.processes.pricing.grpcAddress,
     mesh.processes.inventory.grpcAddress,
   );
-  console.log(seeded ? 'agora: seeded the demo catalogue' : 'agora: catalogue already present; not seeding');
+  console.log(
+    seeded
+      ? 'agora: seeded the demo catalogue'
+      : 'agora: catalogue already present; not seeding',
+  );
 
   const names = Object.keys(SERVICE_PORTS) as ServiceName[];
   console.log('\nagora: all five services are SERVING (grpc.health.v1)\n');
-  console.log('  service     gRPC (grpc-js, reflection)   Connect + gRPC-Web (HTTP/1.1)');
+  console.log(
+    '  service     gRPC (grpc-js, reflection)   Connect + gRPC-Web (HTTP/1.1)',
+  );
   for (const name of names) {
     const p = mesh.processes[name];
-    console.log(`  ${name.padEnd(10)}  ${p.grpcAddress.padEnd(27)}  http://${p.httpAddress}`);
+    console.log(
+      `  ${name.padEnd(10)}  ${p.grpcAddress.padEnd(27)}  http://${p.httpAddress}`,
+    );
   }
   const sku = DEMO_SKUS[0].sku;
   console.log(`
@@ -72,7 +88,9 @@ Ctrl-C stops everything.`);
 }
 
 main().catch(err => {
-  console.error(`agora: failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(
+    `agora: failed to start: ${err instanceof Error ? err.message : String(err)}`,
+  );
   console.error(`agora: service logs are in ${logDir}`);
   process.exit(1);
 });

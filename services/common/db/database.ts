@@ -25,7 +25,10 @@ pg.types.setTypeParser(20, v => v);
 
 /** Runs parameterized statements ($1, $2, …) in the current transaction. */
 export interface Sql {
-  query<T = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<T[]>;
+  query<T = Record<string, unknown>>(
+    text: string,
+    params?: readonly unknown[],
+  ): Promise<T[]>;
   /** Row count of an UPDATE/DELETE without RETURNING. */
   execute(text: string, params?: readonly unknown[]): Promise<number>;
 }
@@ -63,7 +66,9 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     options: `-c search_path="${opts.schema}"`,
     idleTimeoutMillis: 30_000,
   });
-  pool.on('error', err => opts.log.warn('idle database connection failed', {reason: err.message}));
+  pool.on('error', err =>
+    opts.log.warn('idle database connection failed', {reason: err.message}),
+  );
   const on = (client: pg.Pool | pg.PoolClient): Sql => ({
     query: async <T>(text: string, params: readonly unknown[] = []) =>
       (await client.query(text, params as unknown[])).rows as T[],
@@ -116,7 +121,10 @@ async function migrate(opts: DatabaseOptions): Promise<void> {
       migrations: {
         tableName: 'schema_migrations',
         schema: opts.schema,
-        migrationsList: opts.migrations.map(m => ({name: m.name, class: m.class as never})),
+        migrationsList: opts.migrations.map(m => ({
+          name: m.name,
+          class: m.class as never,
+        })),
         transactional: true,
         allOrNothing: true,
         snapshot: false,
@@ -150,12 +158,17 @@ async function ensureDatabase(url: string): Promise<void> {
   const client = new pg.Client({connectionString: admin.toString()});
   await client.connect();
   try {
-    const found = await client.query('select 1 from pg_database where datname = $1', [name]);
+    const found = await client.query(
+      'select 1 from pg_database where datname = $1',
+      [name],
+    );
     if (found.rowCount === 0) {
-      await client.query(`create database "${name.replace(/"/g, '""')}"`).catch(err => {
-        // Another service created it between our check and our create.
-        if ((err as {code?: string}).code !== '42P04') throw err;
-      });
+      await client
+        .query(`create database "${name.replace(/"/g, '""')}"`)
+        .catch(err => {
+          // Another service created it between our check and our create.
+          if ((err as {code?: string}).code !== '42P04') throw err;
+        });
     }
   } finally {
     await client.end();
@@ -165,5 +178,8 @@ async function ensureDatabase(url: string): Promise<void> {
 /** True when `err` is a unique violation (optionally of the named constraint). */
 export function isUniqueViolation(err: unknown, constraint?: string): boolean {
   const e = err as {code?: string; constraint?: string};
-  return e?.code === '23505' && (constraint === undefined || e.constraint === constraint);
+  return (
+    e?.code === '23505' &&
+    (constraint === undefined || e.constraint === constraint)
+  );
 }

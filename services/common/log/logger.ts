@@ -7,7 +7,12 @@
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
-const ORDER: Record<LogLevel, number> = {debug: 10, info: 20, warn: 30, error: 40};
+const ORDER: Record<LogLevel, number> = {
+  debug: 10,
+  info: 20,
+  warn: 30,
+  error: 40,
+};
 
 /** Ids and small facts attached to a log line. */
 export type LogFields = Record<string, string | number | boolean | undefined>;

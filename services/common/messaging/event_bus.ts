@@ -129,14 +129,18 @@ export class EventBus {
     if (this.model) await this.declare(this.model, sub);
   }
 
-  private async declare(model: amqp.ChannelModel, sub: Subscription): Promise<void> {
+  private async declare(
+    model: amqp.ChannelModel,
+    sub: Subscription,
+  ): Promise<void> {
     const channel = await model.createChannel();
     await channel.assertExchange(this.exchange, 'topic', {durable: true});
     const {queue} = await channel.assertQueue(
       sub.durable ? `${this.namespace}.${sub.queue}` : '',
       sub.durable ? {durable: true} : {exclusive: true, autoDelete: true},
     );
-    for (const topic of sub.topics) await channel.bindQueue(queue, this.exchange, topic);
+    for (const topic of sub.topics)
+      await channel.bindQueue(queue, this.exchange, topic);
     await channel.prefetch(64);
     await channel.consume(queue, msg => {
       if (!msg) return;
@@ -149,10 +153,14 @@ export class EventBus {
       sub.handle(event).then(
         () => channel.ack(msg),
         (err: unknown) => {
-          this.log.error('event handler failed; requeueing', {
-            queue: sub.queue,
-            eventId: event.eventId,
-          }, err);
+          this.log.error(
+            'event handler failed; requeueing',
+            {
+              queue: sub.queue,
+              eventId: event.eventId,
+            },
+            err,
+          );
           // Pause before requeueing so a poisoned message does not spin the CPU.
           setTimeout(() => channel.nack(msg, false, true), 1000).unref();
         },

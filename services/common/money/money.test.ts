@@ -3,11 +3,15 @@ import {Money} from './money.js';
 describe('Money', () => {
   describe('parse()', () => {
     it('keeps decimal amounts exact', () => {
-      expect(Money.parse('0.10', 'USD').plus(Money.parse('0.20', 'USD')).toString()).toBe('0.30');
+      expect(
+        Money.parse('0.10', 'USD').plus(Money.parse('0.20', 'USD')).toString(),
+      ).toBe('0.30');
     });
 
     it('rejects a code that is not ISO 4217, naming the field', () => {
-      expect(() => Money.parse('1.00', 'XYZ', 'price')).toThrow('price.currency_code');
+      expect(() => Money.parse('1.00', 'XYZ', 'price')).toThrow(
+        'price.currency_code',
+      );
     });
 
     it('rejects exponent notation and separators', () => {
@@ -23,29 +27,53 @@ describe('Money', () => {
 
   describe('assertChargeable()', () => {
     it('accepts whole minor units of each currency', () => {
-      expect(() => Money.parse('19.99', 'USD').assertChargeable('amount')).not.toThrow();
-      expect(() => Money.parse('1500', 'JPY').assertChargeable('amount')).not.toThrow();
-      expect(() => Money.parse('1.234', 'BHD').assertChargeable('amount')).not.toThrow();
+      expect(() =>
+        Money.parse('19.99', 'USD').assertChargeable('amount'),
+      ).not.toThrow();
+      expect(() =>
+        Money.parse('1500', 'JPY').assertChargeable('amount'),
+      ).not.toThrow();
+      expect(() =>
+        Money.parse('1.234', 'BHD').assertChargeable('amount'),
+      ).not.toThrow();
     });
 
     it('rejects amounts finer than the minor unit', () => {
-      expect(() => Money.parse('19.999', 'USD').assertChargeable('amount')).toThrow('at most 2 decimal places');
-      expect(() => Money.parse('1500.5', 'JPY').assertChargeable('amount')).toThrow('at most 0 decimal places');
-      expect(() => Money.parse('1.2345', 'BHD').assertChargeable('amount')).toThrow('at most 3 decimal places');
+      expect(() =>
+        Money.parse('19.999', 'USD').assertChargeable('amount'),
+      ).toThrow('at most 2 decimal places');
+      expect(() =>
+        Money.parse('1500.5', 'JPY').assertChargeable('amount'),
+      ).toThrow('at most 0 decimal places');
+      expect(() =>
+        Money.parse('1.2345', 'BHD').assertChargeable('amount'),
+      ).toThrow('at most 3 decimal places');
     });
 
     it('rejects zero and negative amounts', () => {
-      expect(() => Money.parse('0', 'USD').assertChargeable('amount')).toThrow('greater than zero');
-      expect(() => Money.parse('-1.00', 'USD').assertChargeable('amount')).toThrow('greater than zero');
+      expect(() => Money.parse('0', 'USD').assertChargeable('amount')).toThrow(
+        'greater than zero',
+      );
+      expect(() =>
+        Money.parse('-1.00', 'USD').assertChargeable('amount'),
+      ).toThrow('greater than zero');
     });
   });
 
   describe('adjustByPercent()', () => {
     it('rounds half away from zero to the minor unit of the currency', () => {
-      expect(Money.parse('19.99', 'USD').adjustByPercent('10').toString()).toBe('21.99'); // 21.989
-      expect(Money.parse('0.05', 'USD').adjustByPercent('-50').toString()).toBe('0.03'); // 0.025
-      expect(Money.parse('999', 'JPY').adjustByPercent('5').toString()).toBe('1049'); // 1048.95
-      expect(Money.parse('1.000', 'KWD').adjustByPercent('0.05').toString()).toBe('1.001'); // 1.0005
+      expect(Money.parse('19.99', 'USD').adjustByPercent('10').toString()).toBe(
+        '21.99',
+      ); // 21.989
+      expect(Money.parse('0.05', 'USD').adjustByPercent('-50').toString()).toBe(
+        '0.03',
+      ); // 0.025
+      expect(Money.parse('999', 'JPY').adjustByPercent('5').toString()).toBe(
+        '1049',
+      ); // 1048.95
+      expect(
+        Money.parse('1.000', 'KWD').adjustByPercent('0.05').toString(),
+      ).toBe('1.001'); // 1.0005
     });
   });
 
@@ -67,7 +95,9 @@ describe('Money', () => {
   });
 
   it('refuses to add different currencies', () => {
-    expect(() => Money.parse('1.00', 'USD').plus(Money.parse('1.00', 'EUR'))).toThrow('cannot combine USD and EUR');
+    expect(() =>
+      Money.parse('1.00', 'USD').plus(Money.parse('1.00', 'EUR')),
+    ).toThrow('cannot combine USD and EUR');
   });
 
   it('prints at least the currency decimals', () => {

@@ -15,7 +15,10 @@ import {type Currency, findCurrency} from './currency.js';
  * which would silently round an 18-digit amount times a quantity. 60 digits keeps every
  * sum and product of the amounts our API allows exact.
  */
-export const Dec = Decimal.clone({precision: 60, rounding: Decimal.ROUND_HALF_UP});
+export const Dec = Decimal.clone({
+  precision: 60,
+  rounding: Decimal.ROUND_HALF_UP,
+});
 export type Dec = Decimal;
 
 const AMOUNT_PATTERN = /^-?(0|[1-9]\d{0,17})(\.\d{1,9})?$/;
@@ -130,14 +133,20 @@ export class Money {
    */
   adjustByPercent(percent: Decimal | string): Money {
     const factor = new Dec(100).plus(percent).dividedBy(100);
-    return new Money(this.currency, this.amount.times(factor)).roundToMinorUnit();
+    return new Money(
+      this.currency,
+      this.amount.times(factor),
+    ).roundToMinorUnit();
   }
 
   /** Rounds to the currency's minor unit, half away from zero. */
   roundToMinorUnit(): Money {
     return new Money(
       this.currency,
-      this.amount.toDecimalPlaces(this.currency.exponent, Decimal.ROUND_HALF_UP),
+      this.amount.toDecimalPlaces(
+        this.currency.exponent,
+        Decimal.ROUND_HALF_UP,
+      ),
     );
   }
 
@@ -147,7 +156,10 @@ export class Money {
    * remainders (ties to the earlier part). 10.00 by [1, 1, 1] → 3.34, 3.33, 3.33.
    */
   allocate(weights: readonly number[]): Money[] {
-    if (weights.length === 0 || weights.some(w => !Number.isInteger(w) || w < 0)) {
+    if (
+      weights.length === 0 ||
+      weights.some(w => !Number.isInteger(w) || w < 0)
+    ) {
       throw new RangeError('weights must be non-negative integers');
     }
     const total = weights.reduce((a, b) => a + b, 0);
@@ -188,7 +200,8 @@ export class Money {
 
   equals(other: Money): boolean {
     return (
-      this.currency.code === other.currency.code && this.amount.equals(other.amount)
+      this.currency.code === other.currency.code &&
+      this.amount.equals(other.amount)
     );
   }
 
@@ -197,7 +210,10 @@ export class Money {
    * when the amount really has them (unrounded intermediate values).
    */
   toString(): string {
-    const places = Math.max(this.currency.exponent, this.amount.decimalPlaces());
+    const places = Math.max(
+      this.currency.exponent,
+      this.amount.decimalPlaces(),
+    );
     return this.amount.toFixed(places);
   }
 

@@ -20,10 +20,15 @@ create table outbox (
 )`;
 
 /** Appends events to the outbox inside the caller's transaction. */
-export async function appendToOutbox(sql: Sql, events: OutgoingEvent[]): Promise<void> {
+export async function appendToOutbox(
+  sql: Sql,
+  events: OutgoingEvent[],
+): Promise<void> {
   if (events.length === 0) return;
   const values = events
-    .map((_, i) => `($${4 * i + 1}, $${4 * i + 2}, $${4 * i + 3}, $${4 * i + 4})`)
+    .map(
+      (_, i) => `($${4 * i + 1}, $${4 * i + 2}, $${4 * i + 3}, $${4 * i + 4})`,
+    )
     .join(', ');
   await sql.query(
     `insert into outbox (event_id, topic, type, body) values ${values}`,

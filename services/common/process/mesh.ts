@@ -4,7 +4,11 @@
  */
 import {join} from 'node:path';
 import {type ServiceName} from '../config/service_config.js';
-import {startServiceProcess, waitServing, type ServiceProcess} from './service_process.js';
+import {
+  startServiceProcess,
+  waitServing,
+  type ServiceProcess,
+} from './service_process.js';
 
 export interface MeshOptions {
   /** Environment shared by every service (database URL, namespace, log level…). */
@@ -36,13 +40,20 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     // Migrations of one schema never wait on another's, so the leaves start together.
     const leaves = await Promise.all(
       LEAVES.map(name =>
-        startServiceProcess(name, {...opts.env, ...portEnv(name, opts.anyPorts)}, join(opts.logDir, `${name}.log`)).then(p => {
+        startServiceProcess(
+          name,
+          {...opts.env, ...portEnv(name, opts.anyPorts)},
+          join(opts.logDir, `${name}.log`),
+        ).then(p => {
           started.push(p);
           return p;
         }),
       ),
     );
-    const byName = Object.fromEntries(leaves.map(p => [p.name, p])) as Record<ServiceName, ServiceProcess>;
+    const byName = Object.fromEntries(leaves.map(p => [p.name, p])) as Record<
+      ServiceName,
+      ServiceProcess
+    >;
     const order = await startServiceProcess(
       'order',
       {

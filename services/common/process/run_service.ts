@@ -4,7 +4,11 @@
  * when anything fails at start.
  */
 import {EnvReader} from '../config/env.js';
-import {readServiceConfig, type ServiceConfig, type ServiceName} from '../config/service_config.js';
+import {
+  readServiceConfig,
+  type ServiceConfig,
+  type ServiceName,
+} from '../config/service_config.js';
 import {createLogger, type Logger} from '../log/logger.js';
 import type {CallObserver} from '../rpc/grpc_adapter.js';
 import type {ServiceBinding} from '../rpc/http_edge.js';
@@ -44,8 +48,13 @@ export async function runService(
       onStop,
     });
   } catch (err) {
-    log.error(`${name} failed to start: ${err instanceof Error ? err.message : String(err)}`, {}, err);
-    for (const hook of onStop.reverse()) await Promise.resolve(hook()).catch(() => undefined);
+    log.error(
+      `${name} failed to start: ${err instanceof Error ? err.message : String(err)}`,
+      {},
+      err,
+    );
+    for (const hook of onStop.reverse())
+      await Promise.resolve(hook()).catch(() => undefined);
     process.exit(1);
   }
 }

@@ -57,11 +57,19 @@ export function startServiceProcess(
     let started = false;
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${name} did not start within ${startTimeoutMs} ms; see ${logFile}`));
+      reject(
+        new Error(
+          `${name} did not start within ${startTimeoutMs} ms; see ${logFile}`,
+        ),
+      );
     }, startTimeoutMs);
     const onExit = (code: number | null) => {
       clearTimeout(timer);
-      reject(new Error(`${name} exited with code ${code} while starting; see ${logFile}`));
+      reject(
+        new Error(
+          `${name} exited with code ${code} while starting; see ${logFile}`,
+        ),
+      );
     };
     child.once('exit', onExit);
     child.stdout?.on('data', (chunk: Buffer) => {
@@ -89,8 +97,12 @@ export function startServiceProcess(
   });
 }
 
-function stopChild(child: ChildProcess, graceMs: number): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+function stopChild(
+  child: ChildProcess,
+  graceMs: number,
+): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null)
+    return Promise.resolve(child.exitCode);
   return new Promise(resolve => {
     const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
     child.once('exit', code => {
@@ -102,14 +114,20 @@ function stopChild(child: ChildProcess, graceMs: number): Promise<number | null>
 }
 
 /** Asks grpc.health.v1.Health/Check; resolves true for SERVING. */
-export function checkHealth(address: string, timeoutMs = 2000): Promise<boolean> {
+export function checkHealth(
+  address: string,
+  timeoutMs = 2000,
+): Promise<boolean> {
   const Health = grpc.makeGenericClientConstructor(healthService, 'Health');
   const client = new Health(address, grpc.credentials.createInsecure());
   return new Promise(resolve => {
     client.makeUnaryRequest(
       '/grpc.health.v1.Health/Check',
       (req: object) => healthService.Check.requestSerialize(req),
-      (buf: Buffer) => healthService.Check.responseDeserialize(buf) as {status: string | number},
+      (buf: Buffer) =>
+        healthService.Check.responseDeserialize(buf) as {
+          status: string | number;
+        },
       {service: ''},
       new grpc.Metadata(),
       {deadline: Date.now() + timeoutMs},
@@ -122,11 +140,15 @@ export function checkHealth(address: string, timeoutMs = 2000): Promise<boolean>
 }
 
 /** Waits until every address reports SERVING. */
-export async function waitServing(addresses: string[], timeoutMs = 30_000): Promise<void> {
+export async function waitServing(
+  addresses: string[],
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (const address of addresses) {
     while (!(await checkHealth(address))) {
-      if (Date.now() > deadline) throw new Error(`${address} is not SERVING after ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`${address} is not SERVING after ${timeoutMs} ms`);
       await new Promise(r => setTimeout(r, 200));
     }
   }

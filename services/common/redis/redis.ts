@@ -18,7 +18,8 @@ export function connectRedis(url: string, log: Logger, name: string): Redis {
   });
   let down = false;
   redis.on('error', err => {
-    if (!down) log.warn('redis unavailable', {connection: name, reason: err.message});
+    if (!down)
+      log.warn('redis unavailable', {connection: name, reason: err.message});
     down = true;
   });
   redis.on('ready', () => {

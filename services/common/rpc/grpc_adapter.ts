@@ -49,8 +49,7 @@ export function grpcServiceDefinition(
   const definition: Record<
     string,
     grpc.MethodDefinition<MessageShape<DescMessage>, MessageShape<DescMessage>>
-  > =
-    {};
+  > = {};
   for (const method of service.methods) {
     definition[method.localName] = {
       path: `/${service.typeName}/${method.name}`,
@@ -78,7 +77,8 @@ export function toGrpcStatus(error: ConnectError): grpc.ServerErrorResponse {
   if (error.details.length > 0) {
     const trailer = setTrailerStatus(new Headers(), error);
     const bin = trailer.get('grpc-status-details-bin');
-    if (bin) metadata.set('grpc-status-details-bin', Buffer.from(bin, 'base64'));
+    if (bin)
+      metadata.set('grpc-status-details-bin', Buffer.from(bin, 'base64'));
   }
   return Object.assign(new Error(error.rawMessage), {
     code: error.code as number as grpc.status,

@@ -78,9 +78,12 @@ export function createGrpcClient<S extends DescService>(
                 message,
                 toMetadata(callOptions.headers),
                 {deadline: deadline(callOptions, defaultTimeoutMs)},
-                (err, res) => (err ? reject(fromGrpcError(err, method)) : resolve(res)),
+                (err, res) =>
+                  err ? reject(fromGrpcError(err, method)) : resolve(res),
               );
-              callOptions.signal?.addEventListener('abort', () => call.cancel());
+              callOptions.signal?.addEventListener('abort', () =>
+                call.cancel(),
+              );
             });
           } catch (err) {
             const retryable =
@@ -94,8 +97,19 @@ export function createGrpcClient<S extends DescService>(
         }
       };
     } else if (method.methodKind === 'server_streaming') {
-      client[method.localName] = (request: unknown, callOptions: CallOptions = {}) =>
-        serverStream(channel, path, serialize, deserialize, method, request, callOptions);
+      client[method.localName] = (
+        request: unknown,
+        callOptions: CallOptions = {},
+      ) =>
+        serverStream(
+          channel,
+          path,
+          serialize,
+          deserialize,
+          method,
+          request,
+          callOptions,
+        );
     }
   }
   return client as ClosableClient<S>;
@@ -142,7 +156,10 @@ function toMetadata(headers: CallOptions['headers']): grpc.Metadata {
 }
 
 /** grpc-js error → ConnectError with the same code, message and details. */
-function fromGrpcError(err: grpc.ServiceError, method: DescMethod): ConnectError {
+function fromGrpcError(
+  err: grpc.ServiceError,
+  method: DescMethod,
+): ConnectError {
   const bin = err.metadata?.get('grpc-status-details-bin')[0];
   if (bin) {
     const headers = new Headers({

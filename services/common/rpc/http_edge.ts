@@ -42,7 +42,12 @@ function edgeInterceptor(observer: CallObserver): Interceptor {
     const start = performance.now();
     const done = (err?: unknown) => {
       const error = err === undefined ? undefined : toConnectError(err);
-      observer.onCallEnd(req.service, req.method, performance.now() - start, error);
+      observer.onCallEnd(
+        req.service,
+        req.method,
+        performance.now() - start,
+        error,
+      );
       return error;
     };
     try {
@@ -94,9 +99,18 @@ export async function startHttpEdge(
     if (req.method === 'OPTIONS' || req.headers.origin) {
       // Browsers: allow any origin to call the API; credentials are not used.
       res.setHeader('Access-Control-Allow-Origin', req.headers.origin ?? '*');
-      res.setHeader('Access-Control-Allow-Methods', connectCors.allowedMethods.join(', '));
-      res.setHeader('Access-Control-Allow-Headers', connectCors.allowedHeaders.join(', '));
-      res.setHeader('Access-Control-Expose-Headers', connectCors.exposedHeaders.join(', '));
+      res.setHeader(
+        'Access-Control-Allow-Methods',
+        connectCors.allowedMethods.join(', '),
+      );
+      res.setHeader(
+        'Access-Control-Allow-Headers',
+        connectCors.allowedHeaders.join(', '),
+      );
+      res.setHeader(
+        'Access-Control-Expose-Headers',
+        connectCors.exposedHeaders.join(', '),
+      );
       res.setHeader('Access-Control-Max-Age', '7200');
       if (req.method === 'OPTIONS') {
         res.writeHead(204).end();

@@ -14,7 +14,10 @@ function collectFiles(file: DescFile, seen: Map<string, DescFile>): void {
 }
 
 /** Adds reflection for `services` (and every file they depend on) to `server`. */
-export function addReflection(server: grpc.Server, services: DescService[]): void {
+export function addReflection(
+  server: grpc.Server,
+  services: DescService[],
+): void {
   // @grpc/reflection reads a proto-loader package definition; it only needs the
   // serialized file descriptors of each service's file and its dependencies.
   const definition: Record<string, {fileDescriptorProtos: Uint8Array[]}> = {};

@@ -24,12 +24,18 @@ const KIND_OF_CODE: Partial<Record<Code, ErrorKind>> = {
 export function fromRemote(err: unknown, peer: string): unknown {
   if (!(err instanceof ConnectError)) return err;
   const kind = KIND_OF_CODE[err.code] ?? 'internal';
-  const message = kind === 'unavailable' ? `${peer} unavailable: ${err.rawMessage}` : err.rawMessage;
+  const message =
+    kind === 'unavailable'
+      ? `${peer} unavailable: ${err.rawMessage}`
+      : err.rawMessage;
   return new DomainError(kind, message, {peer}, {cause: err});
 }
 
 /** Runs a client call and converts its error. */
-export async function callPeer<T>(peer: string, call: () => Promise<T>): Promise<T> {
+export async function callPeer<T>(
+  peer: string,
+  call: () => Promise<T>,
+): Promise<T> {
   try {
     return await call();
   } catch (err) {

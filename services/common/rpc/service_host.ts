@@ -17,7 +17,11 @@ import type {ServiceConfig} from '../config/service_config.js';
 import type {Logger} from '../log/logger.js';
 import {isServerFault} from './error_mapping.js';
 import {addConnectService, type CallObserver} from './grpc_adapter.js';
-import {startHttpEdge, type HttpEdge, type ServiceBinding} from './http_edge.js';
+import {
+  startHttpEdge,
+  type HttpEdge,
+  type ServiceBinding,
+} from './http_edge.js';
 import {addReflection} from './reflection.js';
 
 export interface RunningService {
@@ -45,7 +49,10 @@ const FORCE_EXIT_MS = 10_000;
 export async function hostService(opts: HostOptions): Promise<RunningService> {
   const {config, log, bindings} = opts;
   const shutdown = new AbortController();
-  const observers: CallObserver[] = [logObserver(log), ...(opts.observers ?? [])];
+  const observers: CallObserver[] = [
+    logObserver(log),
+    ...(opts.observers ?? []),
+  ];
   const observer: CallObserver = {
     onCallEnd: (s, m, ms, e) => {
       for (const o of observers) o.onCallEnd(s, m, ms, e);
@@ -59,7 +66,9 @@ export async function hostService(opts: HostOptions): Promise<RunningService> {
   for (const b of bindings) {
     addConnectService(server, b.service, b.impl, observer, shutdown.signal);
   }
-  const statuses: Record<string, 'SERVING' | 'NOT_SERVING'> = {'': 'NOT_SERVING'};
+  const statuses: Record<string, 'SERVING' | 'NOT_SERVING'> = {
+    '': 'NOT_SERVING',
+  };
   for (const b of bindings) statuses[b.service.typeName] = 'NOT_SERVING';
   const health = new HealthImplementation(statuses);
   health.addToServer(server);
@@ -96,7 +105,9 @@ export async function hostService(opts: HostOptions): Promise<RunningService> {
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
-      log.info('shutting down: NOT_SERVING, draining', {drainMs: config.drainMs});
+      log.info('shutting down: NOT_SERVING, draining', {
+        drainMs: config.drainMs,
+      });
       setServing('NOT_SERVING');
       const force = setTimeout(() => {
         log.warn('in-flight calls did not finish in time; forcing shutdown');
@@ -135,7 +146,11 @@ export async function hostService(opts: HostOptions): Promise<RunningService> {
     process.once('SIGTERM', () => onSignal('SIGTERM'));
     process.once('SIGINT', () => onSignal('SIGINT'));
   }
-  return {grpcPort, httpPort: (edge.server.address() as AddressInfo).port, stop};
+  return {
+    grpcPort,
+    httpPort: (edge.server.address() as AddressInfo).port,
+    stop,
+  };
 }
 
 /** Logs failed calls: server faults as errors (with the cause), the rest at debug. */
@@ -148,7 +163,10 @@ function logObserver(log: Logger): CallObserver {
       error: ConnectError | undefined,
     ) {
       if (!error) {
-        log.debug('call', {rpc: `${service.name}.${method.name}`, ms: round(durationMs)});
+        log.debug('call', {
+          rpc: `${service.name}.${method.name}`,
+          ms: round(durationMs),
+        });
         return;
       }
       const fields = {
@@ -157,7 +175,11 @@ function logObserver(log: Logger): CallObserver {
         ms: round(durationMs),
       };
       if (isServerFault(error.code)) {
-        log.error(`call failed: ${error.rawMessage}`, fields, error.cause ?? error);
+        log.error(
+          `call failed: ${error.rawMessage}`,
+          fields,
+          error.cause ?? error,
+        );
       } else {
         log.debug(`call rejected: ${error.rawMessage}`, fields);
       }

@@ -31,7 +31,11 @@ export function validateRequest<D extends DescMessage>(
   if (result.kind === 'valid') return;
   const details =
     result.kind === 'invalid'
-      ? [(([value, desc]) => ({desc, value}))(violationsToProto(result.violations))]
+      ? [
+          (([value, desc]) => ({desc, value}))(
+            violationsToProto(result.violations),
+          ),
+        ]
       : [];
   // Name every bad field, not just the first ("a: …; b: …"): a client fixing a form
   // wants them all at once.

@@ -16,9 +16,11 @@ import {startMesh, type Mesh} from '../process/mesh.js';
 import {repoRoot} from '../process/service_process.js';
 import {createGrpcClient} from '../rpc/grpc_client.js';
 
-const PG_ADMIN = process.env.AGORA_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const PG_ADMIN =
+  process.env.AGORA_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.AGORA_TEST_REDIS ?? 'redis://127.0.0.1:6379/0';
-const AMQP_URL = process.env.AGORA_TEST_AMQP ?? 'amqp://guest:guest@127.0.0.1:5672';
+const AMQP_URL =
+  process.env.AGORA_TEST_AMQP ?? 'amqp://guest:guest@127.0.0.1:5672';
 
 export interface TestSystem {
   mesh: Mesh;
@@ -36,7 +38,10 @@ export interface TestSystem {
 }
 
 /** Drops and recreates the test database, clears the namespace, starts the mesh. */
-export async function startTestSystem(name: string, env: Record<string, string> = {}): Promise<TestSystem> {
+export async function startTestSystem(
+  name: string,
+  env: Record<string, string> = {},
+): Promise<TestSystem> {
   const namespace = `agoratest-${name}`;
   const database = `agora_test_${name.replace(/[^a-z0-9]/gi, '_')}`;
   const admin = new pg.Client({connectionString: PG_ADMIN});
@@ -78,7 +83,14 @@ export async function startTestSystem(name: string, env: Record<string, string> 
     db: new pg.Pool({connectionString: databaseUrl.toString(), max: 4}),
     redis,
     stop: async () => {
-      for (const c of [system.order, system.payment, system.inventory, system.pricing, system.report]) c.close();
+      for (const c of [
+        system.order,
+        system.payment,
+        system.inventory,
+        system.pricing,
+        system.report,
+      ])
+        c.close();
       await mesh.stop();
       await system.db.end();
       redis.disconnect();
@@ -102,12 +114,16 @@ async function deleteQueues(namespace: string): Promise<void> {
 }
 
 /** Polls `probe` until it returns a value that is not undefined (or times out). */
-export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 10_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise(r => setTimeout(r, 100));
   }
 }

@@ -12,7 +12,10 @@ import {bindService} from '../../common/rpc/http_edge.js';
 import {Hub} from '../../common/rpc/streams.js';
 import {AdjustStock} from './app/adjust_stock.js';
 import {ExpireReservations} from './app/expire_reservations.js';
-import {CommitReservation, ReleaseReservation} from './app/finish_reservation.js';
+import {
+  CommitReservation,
+  ReleaseReservation,
+} from './app/finish_reservation.js';
 import {ReadStock} from './app/read_stock.js';
 import {ReserveStock} from './app/reserve_stock.js';
 import {SetLowStockThreshold} from './app/set_low_stock_threshold.js';
@@ -34,7 +37,12 @@ await runService('inventory', async ({config, env, log, onStop}) => {
   });
   onStop.push(() => db.close());
 
-  const bus = await EventBus.connect(config.amqpUrl, config.namespace, log, false);
+  const bus = await EventBus.connect(
+    config.amqpUrl,
+    config.namespace,
+    log,
+    false,
+  );
   onStop.push(() => bus.close());
   const relay = new OutboxRelay(db, bus, log);
   relay.start();
@@ -45,7 +53,13 @@ await runService('inventory', async ({config, env, log, onStop}) => {
   const subscriber = connectRedis(config.redisUrl, log, 'inventory-watch');
   onStop.push(() => void redis.disconnect());
   onStop.push(() => void subscriber.disconnect());
-  const mirror = new RedisStockMirror(redis, subscriber, store, config.namespace, log);
+  const mirror = new RedisStockMirror(
+    redis,
+    subscriber,
+    store,
+    config.namespace,
+    log,
+  );
   await mirror.start();
   onStop.push(() => mirror.stop());
 
@@ -62,7 +76,10 @@ await runService('inventory', async ({config, env, log, onStop}) => {
   const sweeper = setInterval(() => {
     expire.execute().then(
       n => n > 0 && log.info('reservations expired', {count: n}),
-      err => log.warn('expiry sweep failed', {reason: err instanceof Error ? err.message : String(err)}),
+      err =>
+        log.warn('expiry sweep failed', {
+          reason: err instanceof Error ? err.message : String(err),
+        }),
     );
   }, sweepMs);
   onStop.push(() => clearInterval(sweeper));

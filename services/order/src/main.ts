@@ -28,9 +28,24 @@ import {orderEvent} from './rpc/mapper.js';
 import {createOrderService} from './rpc/order_service.js';
 
 await runService('order', async ({config, env, log, onStop}) => {
-  const recoverEveryMs = env.int('AGORA_ORDER_RECOVERY_MS', 10_000, 100, 3_600_000);
-  const abandonedAfterMs = env.int('AGORA_ORDER_ABANDONED_MS', 120_000, 1000, 86_400_000);
-  const callTimeoutMs = env.int('AGORA_ORDER_CALL_TIMEOUT_MS', 10_000, 100, 120_000);
+  const recoverEveryMs = env.int(
+    'AGORA_ORDER_RECOVERY_MS',
+    10_000,
+    100,
+    3_600_000,
+  );
+  const abandonedAfterMs = env.int(
+    'AGORA_ORDER_ABANDONED_MS',
+    120_000,
+    1000,
+    86_400_000,
+  );
+  const callTimeoutMs = env.int(
+    'AGORA_ORDER_CALL_TIMEOUT_MS',
+    10_000,
+    100,
+    120_000,
+  );
 
   const db = await openDatabase({
     url: config.databaseUrl,
@@ -40,7 +55,12 @@ await runService('order', async ({config, env, log, onStop}) => {
     log,
   });
   onStop.push(() => db.close());
-  const bus = await EventBus.connect(config.amqpUrl, config.namespace, log, false);
+  const bus = await EventBus.connect(
+    config.amqpUrl,
+    config.namespace,
+    log,
+    false,
+  );
   onStop.push(() => bus.close());
   const relay = new OutboxRelay(db, bus, log);
   relay.start();
@@ -48,9 +68,21 @@ await runService('order', async ({config, env, log, onStop}) => {
   const store = new PgOrderStore(db, orderEvent, () => relay.nudge());
 
   const clientOptions = {defaultTimeoutMs: callTimeoutMs};
-  const pricingClient = createGrpcClient(PricingService, peerAddress('pricing', env), clientOptions);
-  const inventoryClient = createGrpcClient(InventoryService, peerAddress('inventory', env), clientOptions);
-  const paymentClient = createGrpcClient(PaymentService, peerAddress('payment', env), clientOptions);
+  const pricingClient = createGrpcClient(
+    PricingService,
+    peerAddress('pricing', env),
+    clientOptions,
+  );
+  const inventoryClient = createGrpcClient(
+    InventoryService,
+    peerAddress('inventory', env),
+    clientOptions,
+  );
+  const paymentClient = createGrpcClient(
+    PaymentService,
+    peerAddress('payment', env),
+    clientOptions,
+  );
   onStop.push(() => pricingClient.close());
   onStop.push(() => inventoryClient.close());
   onStop.push(() => paymentClient.close());
@@ -59,9 +91,20 @@ await runService('order', async ({config, env, log, onStop}) => {
   const payment = new GrpcPaymentGateway(paymentClient);
 
   const clock = {now: () => new Date()};
-  const recovery = new RecoverOrders(store, inventory, payment, clock, log, abandonedAfterMs);
+  const recovery = new RecoverOrders(
+    store,
+    inventory,
+    payment,
+    clock,
+    log,
+    abandonedAfterMs,
+  );
   const recoveryTimer = setInterval(() => {
-    recovery.execute().catch(err => log.warn('order recovery pass failed', {reason: String(err)}));
+    recovery
+      .execute()
+      .catch(err =>
+        log.warn('order recovery pass failed', {reason: String(err)}),
+      );
   }, recoverEveryMs);
   onStop.push(() => clearInterval(recoveryTimer));
 

@@ -5,12 +5,22 @@
 import {randomUUID} from 'node:crypto';
 import {Code, ConnectError, createClient} from '@connectrpc/connect';
 import {createGrpcWebTransport} from '@connectrpc/connect-node';
-import {StockAdjustmentReason, ReservationState} from '../../../gen/agora/inventory/v1/inventory_pb.js';
+import {
+  StockAdjustmentReason,
+  ReservationState,
+} from '../../../gen/agora/inventory/v1/inventory_pb.js';
 import {InventoryService} from '../../../gen/agora/inventory/v1/inventory_service_pb.js';
-import {FailureReason, OrderState} from '../../../gen/agora/order/v1/order_pb.js';
+import {
+  FailureReason,
+  OrderState,
+} from '../../../gen/agora/order/v1/order_pb.js';
 import {PaymentState} from '../../../gen/agora/payment/v1/payment_pb.js';
 import {GroupBy} from '../../../gen/agora/report/v1/report_pb.js';
-import {eventually, startTestSystem, type TestSystem} from '../../common/testing/test_system.js';
+import {
+  eventually,
+  startTestSystem,
+  type TestSystem,
+} from '../../common/testing/test_system.js';
 
 let sys: TestSystem;
 
@@ -23,24 +33,42 @@ afterAll(async () => {
 }, 60_000);
 
 /** Makes a SKU sellable by RPC alone: stock through Inventory, a price through Pricing. */
-async function sellable(sku: string, units: number, usd: string): Promise<void> {
+async function sellable(
+  sku: string,
+  units: number,
+  usd: string,
+): Promise<void> {
   await sys.inventory.adjustStock({
     requestId: randomUUID(),
     sku,
     delta: units,
     reason: StockAdjustmentReason.RESTOCK,
   });
-  await sys.pricing.setBasePrice({sku, price: {currencyCode: 'USD', amount: usd}});
+  await sys.pricing.setBasePrice({
+    sku,
+    price: {currencyCode: 'USD', amount: usd},
+  });
 }
 
-async function stockInPostgres(sku: string): Promise<{on_hand: number; reserved: number}> {
-  const {rows} = await sys.db.query('select on_hand, reserved from inventory.stock_item where sku = $1', [sku]);
+async function stockInPostgres(
+  sku: string,
+): Promise<{on_hand: number; reserved: number}> {
+  const {rows} = await sys.db.query(
+    'select on_hand, reserved from inventory.stock_item where sku = $1',
+    [sku],
+  );
   return rows[0];
 }
 
-async function stockInRedis(sku: string): Promise<{onHand: number; reserved: number; available: number}> {
+async function stockInRedis(
+  sku: string,
+): Promise<{onHand: number; reserved: number; available: number}> {
   const h = await sys.redis.hgetall(`${sys.namespace}:stock:${sku}`);
-  return {onHand: Number(h.on_hand), reserved: Number(h.reserved), available: Number(h.available)};
+  return {
+    onHand: Number(h.on_hand),
+    reserved: Number(h.reserved),
+    available: Number(h.available),
+  };
 }
 
 async function count(sql: string, params: unknown[] = []): Promise<number> {
@@ -48,7 +76,12 @@ async function count(sql: string, params: unknown[] = []): Promise<number> {
   return Number(rows[0].count);
 }
 
-function order(sku: string, quantity: number, token = 'tok_visa', requestId = randomUUID()) {
+function order(
+  sku: string,
+  quantity: number,
+  token = 'tok_visa',
+  requestId = randomUUID(),
+) {
   return {
     requestId,
     customerId: 'alice',
@@ -71,7 +104,10 @@ async function rpcError(call: Promise<unknown>): Promise<ConnectError> {
 describe('CreateOrder()', () => {
   it('charges exactly the quoted amount, takes the stock in PostgreSQL and Redis, and is idempotent', async () => {
     await sellable('TEE-1', 10, '19.99');
-    const {quote} = await sys.pricing.createQuote({currencyCode: 'USD', lines: [{sku: 'TEE-1', quantity: 2}]});
+    const {quote} = await sys.pricing.createQuote({
+      currencyCode: 'USD',
+      lines: [{sku: 'TEE-1', quantity: 2}],
+    });
     expect(quote?.total?.amount).toBe('39.98');
 
     const request = order('TEE-1', 2);
@@ -79,20 +115,30 @@ describe('CreateOrder()', () => {
     expect(placed?.state).toBe(OrderState.PAID);
     expect(placed?.total).toMatchObject({currencyCode: 'USD', amount: '39.98'});
 
-    const {payment} = await sys.payment.getPayment({paymentId: placed!.paymentId});
+    const {payment} = await sys.payment.getPayment({
+      paymentId: placed!.paymentId,
+    });
     expect(payment?.state).toBe(PaymentState.CAPTURED);
     expect(payment?.capturedAmount?.amount).toBe('39.98');
 
-    const {order: fetched} = await sys.order.getOrder({orderId: placed!.orderId});
+    const {order: fetched} = await sys.order.getOrder({
+      orderId: placed!.orderId,
+    });
     expect(fetched?.state).toBe(OrderState.PAID);
     expect(fetched?.lines[0]).toMatchObject({sku: 'TEE-1', quantity: 2});
 
     expect(await stockInPostgres('TEE-1')).toEqual({on_hand: 8, reserved: 0});
-    expect(await stockInRedis('TEE-1')).toEqual({onHand: 8, reserved: 0, available: 8});
+    expect(await stockInRedis('TEE-1')).toEqual({
+      onHand: 8,
+      reserved: 0,
+      available: 8,
+    });
 
     const {order: again} = await sys.order.createOrder(request);
     expect(again?.orderId).toBe(placed!.orderId);
-    const {payments} = await sys.payment.listPayments({orderId: placed!.orderId});
+    const {payments} = await sys.payment.listPayments({
+      orderId: placed!.orderId,
+    });
     expect(payments).toHaveLength(1);
     expect(await stockInPostgres('TEE-1')).toEqual({on_hand: 8, reserved: 0});
   });
@@ -101,52 +147,118 @@ describe('CreateOrder()', () => {
     await sellable('TEE-2', 10, '5.00');
     const request = order('TEE-2', 1);
     await sys.order.createOrder(request);
-    const err = await rpcError(sys.order.createOrder({...request, lines: [{sku: 'TEE-2', quantity: 2}]}));
+    const err = await rpcError(
+      sys.order.createOrder({...request, lines: [{sku: 'TEE-2', quantity: 2}]}),
+    );
     expect(err.code).toBe(Code.AlreadyExists);
     expect(err.rawMessage).toContain('request_id');
   });
 
   it('fails the order on a declined card and gives everything back', async () => {
     await sellable('MUG-1', 5, '12.50');
-    const {order: failed} = await sys.order.createOrder(order('MUG-1', 2, 'tok_decline'));
+    const {order: failed} = await sys.order.createOrder(
+      order('MUG-1', 2, 'tok_decline'),
+    );
     expect(failed?.state).toBe(OrderState.FAILED);
     expect(failed?.failureReason).toBe(FailureReason.PAYMENT_DECLINED);
 
-    const {payment} = await sys.payment.getPayment({paymentId: failed!.paymentId});
+    const {payment} = await sys.payment.getPayment({
+      paymentId: failed!.paymentId,
+    });
     expect(payment?.state).toBe(PaymentState.DECLINED);
     expect(payment?.capturedAmount?.amount ?? '0').toMatch(/^0(\.0+)?$/);
-    const {reservation} = await sys.inventory.getReservation({reservationId: failed!.reservationId});
+    const {reservation} = await sys.inventory.getReservation({
+      reservationId: failed!.reservationId,
+    });
     expect(reservation?.state).toBe(ReservationState.RELEASED);
     expect(await stockInPostgres('MUG-1')).toEqual({on_hand: 5, reserved: 0});
-    expect(await stockInRedis('MUG-1')).toEqual({onHand: 5, reserved: 0, available: 5});
+    expect(await stockInRedis('MUG-1')).toEqual({
+      onHand: 5,
+      reserved: 0,
+      available: 5,
+    });
   });
 
   describe('bad input', () => {
     const cases: Array<[string, (sku: string) => object, Code, RegExp]> = [
-      ['zero quantity', sku => ({...order(sku, 0)}), Code.InvalidArgument, /lines\[0\]\.quantity/],
-      ['negative quantity', sku => ({...order(sku, -3)}), Code.InvalidArgument, /lines\[0\]\.quantity/],
-      ['malformed currency', sku => ({...order(sku, 1), currencyCode: 'usd'}), Code.InvalidArgument, /currency_code/],
-      ['unknown currency', sku => ({...order(sku, 1), currencyCode: 'XYZ'}), Code.InvalidArgument, /currency_code/],
-      ['empty lines', sku => ({...order(sku, 1), lines: []}), Code.InvalidArgument, /lines/],
-      ['missing request id', sku => ({...order(sku, 1), requestId: ''}), Code.InvalidArgument, /request_id/],
-      ['unknown SKU', () => order('NO-SUCH-SKU', 1), Code.NotFound, /NO-SUCH-SKU/],
+      [
+        'zero quantity',
+        sku => ({...order(sku, 0)}),
+        Code.InvalidArgument,
+        /lines\[0\]\.quantity/,
+      ],
+      [
+        'negative quantity',
+        sku => ({...order(sku, -3)}),
+        Code.InvalidArgument,
+        /lines\[0\]\.quantity/,
+      ],
+      [
+        'malformed currency',
+        sku => ({...order(sku, 1), currencyCode: 'usd'}),
+        Code.InvalidArgument,
+        /currency_code/,
+      ],
+      [
+        'unknown currency',
+        sku => ({...order(sku, 1), currencyCode: 'XYZ'}),
+        Code.InvalidArgument,
+        /currency_code/,
+      ],
+      [
+        'empty lines',
+        sku => ({...order(sku, 1), lines: []}),
+        Code.InvalidArgument,
+        /lines/,
+      ],
+      [
+        'missing request id',
+        sku => ({...order(sku, 1), requestId: ''}),
+        Code.InvalidArgument,
+        /request_id/,
+      ],
+      [
+        'unknown SKU',
+        () => order('NO-SUCH-SKU', 1),
+        Code.NotFound,
+        /NO-SUCH-SKU/,
+      ],
       [
         'duplicate SKU lines',
-        sku => ({...order(sku, 1), lines: [{sku, quantity: 1}, {sku, quantity: 2}]}),
+        sku => ({
+          ...order(sku, 1),
+          lines: [
+            {sku, quantity: 1},
+            {sku, quantity: 2},
+          ],
+        }),
         Code.InvalidArgument,
         /lines\[1\]\.sku/,
       ],
     ];
-    it.each(cases)('rejects %s and writes nothing', async (_name, make, code, field) => {
-      await sellable('CAP-1', 3, '24.00');
-      const before = await count('select count(*) from ordering.customer_order');
-      const reservations = await count('select count(*) from inventory.reservation');
-      const err = await rpcError(sys.order.createOrder(make('CAP-1') as never));
-      expect(err.code).toBe(code);
-      expect(err.rawMessage).toMatch(field);
-      expect(await count('select count(*) from ordering.customer_order')).toBe(before);
-      expect(await count('select count(*) from inventory.reservation')).toBe(reservations);
-    });
+    it.each(cases)(
+      'rejects %s and writes nothing',
+      async (_name, make, code, field) => {
+        await sellable('CAP-1', 3, '24.00');
+        const before = await count(
+          'select count(*) from ordering.customer_order',
+        );
+        const reservations = await count(
+          'select count(*) from inventory.reservation',
+        );
+        const err = await rpcError(
+          sys.order.createOrder(make('CAP-1') as never),
+        );
+        expect(err.code).toBe(code);
+        expect(err.rawMessage).toMatch(field);
+        expect(
+          await count('select count(*) from ordering.customer_order'),
+        ).toBe(before);
+        expect(await count('select count(*) from inventory.reservation')).toBe(
+          reservations,
+        );
+      },
+    );
   });
 
   it('sells exactly the stock to 100 concurrent buyers of 10 units', async () => {
@@ -156,18 +268,32 @@ describe('CreateOrder()', () => {
         sys.order.createOrder({...order('HOT-1', 1), customerId: `buyer-${i}`}),
       ),
     );
-    const paid = results.filter(r => r.status === 'fulfilled' && r.value.order?.state === OrderState.PAID);
-    const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const paid = results.filter(
+      r => r.status === 'fulfilled' && r.value.order?.state === OrderState.PAID,
+    );
+    const rejected = results.filter(
+      (r): r is PromiseRejectedResult => r.status === 'rejected',
+    );
     expect(paid).toHaveLength(10);
     expect(rejected).toHaveLength(90);
     for (const r of rejected) {
       expect(r.reason).toBeInstanceOf(ConnectError);
-      expect([Code.FailedPrecondition, Code.ResourceExhausted]).toContain(r.reason.code);
+      expect([Code.FailedPrecondition, Code.ResourceExhausted]).toContain(
+        r.reason.code,
+      );
       expect(r.reason.rawMessage).toContain('HOT-1');
     }
     expect(await stockInPostgres('HOT-1')).toEqual({on_hand: 0, reserved: 0});
-    expect(await stockInRedis('HOT-1')).toEqual({onHand: 0, reserved: 0, available: 0});
-    expect(await count("select count(*) from inventory.reservation where state = 'active'")).toBe(0);
+    expect(await stockInRedis('HOT-1')).toEqual({
+      onHand: 0,
+      reserved: 0,
+      available: 0,
+    });
+    expect(
+      await count(
+        "select count(*) from inventory.reservation where state = 'active'",
+      ),
+    ).toBe(0);
     expect(
       await count(
         `select count(*) from inventory.reservation r join inventory.reservation_line l using (reservation_id)
@@ -175,7 +301,9 @@ describe('CreateOrder()', () => {
       ),
     ).toBe(10);
     expect(
-      await count("select count(*) from payment.payment where state = 'captured' and order_id in (select order_id::text from ordering.customer_order where state = 'paid' and lines @> '[{\"sku\":\"HOT-1\"}]')"),
+      await count(
+        "select count(*) from payment.payment where state = 'captured' and order_id in (select order_id::text from ordering.customer_order where state = 'paid' and lines @> '[{\"sku\":\"HOT-1\"}]')",
+      ),
     ).toBe(10);
   }, 60_000);
 });
@@ -190,13 +318,18 @@ describe('edges', () => {
       body: JSON.stringify({sku: 'SOCK-1'}),
     });
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({stock: {sku: 'SOCK-1', onHand: 4, available: 4}});
+    expect(await res.json()).toMatchObject({
+      stock: {sku: 'SOCK-1', onHand: 4, available: 4},
+    });
   });
 
   it('answers gRPC-Web', async () => {
     const client = createClient(
       InventoryService,
-      createGrpcWebTransport({baseUrl: `http://${sys.mesh.processes.inventory.httpAddress}`, httpVersion: '1.1'}),
+      createGrpcWebTransport({
+        baseUrl: `http://${sys.mesh.processes.inventory.httpAddress}`,
+        httpVersion: '1.1',
+      }),
     );
     const {stock} = await client.getStock({sku: 'SOCK-1'});
     expect(stock?.onHand).toBe(4);

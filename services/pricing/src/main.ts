@@ -17,12 +17,26 @@ import {SetBasePrice} from './app/set_base_price.js';
 import {PRICING_MIGRATIONS} from './infra/migrations/0001_initial.js';
 import {PgPricingStore} from './infra/pg_pricing_store.js';
 import {RedisStockSignals} from './infra/redis_stock_signals.js';
-import {PRICE_CHANGED_TOPIC, priceChangedEvent, saleFromOrderEvent} from './rpc/mapper.js';
+import {
+  PRICE_CHANGED_TOPIC,
+  priceChangedEvent,
+  saleFromOrderEvent,
+} from './rpc/mapper.js';
 import {createPricingService} from './rpc/pricing_service.js';
 
 await runService('pricing', async ({config, env, log, onStop}) => {
-  const quoteValidMs = env.int('AGORA_PRICING_QUOTE_TTL_MS', 15 * 60 * 1000, 1000, 86_400_000);
-  const demandRefreshMs = env.int('AGORA_PRICING_DEMAND_REFRESH_MS', 10_000, 100, 3_600_000);
+  const quoteValidMs = env.int(
+    'AGORA_PRICING_QUOTE_TTL_MS',
+    15 * 60 * 1000,
+    1000,
+    86_400_000,
+  );
+  const demandRefreshMs = env.int(
+    'AGORA_PRICING_DEMAND_REFRESH_MS',
+    10_000,
+    100,
+    3_600_000,
+  );
 
   const db = await openDatabase({
     url: config.databaseUrl,
@@ -32,7 +46,12 @@ await runService('pricing', async ({config, env, log, onStop}) => {
     log,
   });
   onStop.push(() => db.close());
-  const bus = await EventBus.connect(config.amqpUrl, config.namespace, log, false);
+  const bus = await EventBus.connect(
+    config.amqpUrl,
+    config.namespace,
+    log,
+    false,
+  );
   onStop.push(() => bus.close());
   const relay = new OutboxRelay(db, bus, log);
   relay.start();
@@ -52,14 +71,20 @@ await runService('pricing', async ({config, env, log, onStop}) => {
 
   // Stock moved: reprice the SKUs a stock rule can touch (most moves touch none).
   await signals.listen(subscriber, async skus => {
-    const rules = (await store.rules()).filter(r => r.enabled && r.condition.kind === 'stock_at_or_below');
-    const touched = skus.filter(sku => rules.some(r => r.sku === undefined || r.sku === sku));
+    const rules = (await store.rules()).filter(
+      r => r.enabled && r.condition.kind === 'stock_at_or_below',
+    );
+    const touched = skus.filter(sku =>
+      rules.some(r => r.sku === undefined || r.sku === sku),
+    );
     if (touched.length > 0) await reprice.execute(touched, 'rule');
   });
   // Demand windows slide with time, not only with sales: recheck demand rules regularly.
   const demandTimer = setInterval(() => {
     void (async () => {
-      const rules = (await store.rules()).filter(r => r.enabled && r.condition.kind === 'demand_at_or_above');
+      const rules = (await store.rules()).filter(
+        r => r.enabled && r.condition.kind === 'demand_at_or_above',
+      );
       if (rules.length === 0) return;
       const skus = rules.some(r => r.sku === undefined)
         ? await store.pricedSkus()
@@ -75,7 +100,8 @@ await runService('pricing', async ({config, env, log, onStop}) => {
     durable: true,
     handle: async event => {
       const sale = saleFromOrderEvent(event.body);
-      if (sale.orderId) await recordSale.execute(sale.orderId, sale.lines, sale.soldAt);
+      if (sale.orderId)
+        await recordSale.execute(sale.orderId, sale.lines, sale.soldAt);
     },
   });
   const priceChanges = new Hub<Uint8Array>();

@@ -41,7 +41,8 @@ export class AdjustStock {
     const {level, changed} = await this.store.tx(async tx => {
       let before = await tx.lockLevel(cmd.sku, warehouseId);
       if (!before) {
-        if (cmd.reason !== 'restock') throw new UnknownSkuError(cmd.sku, warehouseId);
+        if (cmd.reason !== 'restock')
+          throw new UnknownSkuError(cmd.sku, warehouseId);
         before = await tx.createLevel(cmd.sku, warehouseId);
       }
       const fresh = await tx.recordAdjustment({

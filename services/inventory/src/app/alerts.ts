@@ -1,7 +1,11 @@
 /**
  * Low-stock alerts follow every stock change, inside the transaction that made it.
  */
-import {alertTransition, isLowStock, type StockLevel} from '../domain/stock_level.js';
+import {
+  alertTransition,
+  isLowStock,
+  type StockLevel,
+} from '../domain/stock_level.js';
 import type {InventoryTx} from './ports.js';
 
 /**
@@ -20,7 +24,11 @@ export async function followAlerts(
 }
 
 /** Whether a level was low before `reservedDelta` and `onHandDelta` were applied. */
-export function wasLowBefore(level: StockLevel, onHandDelta: number, reservedDelta: number): boolean {
+export function wasLowBefore(
+  level: StockLevel,
+  onHandDelta: number,
+  reservedDelta: number,
+): boolean {
   return isLowStock({
     onHand: level.onHand - onHandDelta,
     reserved: level.reserved - reservedDelta,

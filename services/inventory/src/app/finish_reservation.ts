@@ -20,7 +20,8 @@ abstract class FinishReservation {
     const {reservation, changed} = await this.store.tx(async tx => {
       const found = await tx.lockReservation(reservationId);
       if (!found) throw new UnknownReservationError(reservationId);
-      if (!this.transition(found, now)) return {reservation: found, changed: []};
+      if (!this.transition(found, now))
+        return {reservation: found, changed: []};
       await tx.saveReservationState(found);
       return {reservation: found, changed: await this.moveStock(tx, found)};
     });
@@ -29,7 +30,10 @@ abstract class FinishReservation {
   }
 
   protected abstract transition(reservation: Reservation, now: Date): boolean;
-  protected abstract moveStock(tx: InventoryTx, reservation: Reservation): Promise<StockLevel[]>;
+  protected abstract moveStock(
+    tx: InventoryTx,
+    reservation: Reservation,
+  ): Promise<StockLevel[]>;
 }
 
 /** Takes the reserved units out of stock for good. */
@@ -38,7 +42,10 @@ export class CommitReservation extends FinishReservation {
     return reservation.commit(now);
   }
 
-  protected async moveStock(tx: InventoryTx, reservation: Reservation): Promise<StockLevel[]> {
+  protected async moveStock(
+    tx: InventoryTx,
+    reservation: Reservation,
+  ): Promise<StockLevel[]> {
     // on_hand and reserved fall together: available, and so alerts, do not change.
     return tx.takeUnits(reservation.lines);
   }
@@ -50,7 +57,10 @@ export class ReleaseReservation extends FinishReservation {
     return reservation.release(now);
   }
 
-  protected async moveStock(tx: InventoryTx, reservation: Reservation): Promise<StockLevel[]> {
+  protected async moveStock(
+    tx: InventoryTx,
+    reservation: Reservation,
+  ): Promise<StockLevel[]> {
     const levels = await tx.returnUnits(reservation.lines);
     await followAlerts(tx, returnedChanges(levels, reservation));
     return levels;
@@ -58,7 +68,10 @@ export class ReleaseReservation extends FinishReservation {
 }
 
 /** Alert bookkeeping for levels whose reserved units were given back. */
-export function returnedChanges(levels: readonly StockLevel[], reservation: Reservation) {
+export function returnedChanges(
+  levels: readonly StockLevel[],
+  reservation: Reservation,
+) {
   return levels.map(level => {
     const held = reservation.lines
       .filter(l => l.sku === level.sku && l.warehouseId === level.warehouseId)

@@ -25,7 +25,11 @@ export interface InventoryStore {
   allLevels(): Promise<StockLevel[]>;
   findReservation(id: string): Promise<Reservation | undefined>;
   /** Alerts newest first, after the cursor `before` (an alert id) when given. */
-  listAlerts(includeCleared: boolean, limit: number, before?: string): Promise<LowStockAlert[]>;
+  listAlerts(
+    includeCleared: boolean,
+    limit: number,
+    before?: string,
+  ): Promise<LowStockAlert[]>;
 }
 
 /** Operations inside one transaction. */
@@ -53,8 +57,16 @@ export interface InventoryTx {
   /** Creates a level with zero stock. */
   createLevel(sku: string, warehouseId: string): Promise<StockLevel>;
   /** Adds delta to on_hand; the caller checked the result stays valid. */
-  addOnHand(sku: string, warehouseId: string, delta: number): Promise<StockLevel>;
-  setThreshold(sku: string, warehouseId: string, threshold: number): Promise<StockLevel>;
+  addOnHand(
+    sku: string,
+    warehouseId: string,
+    delta: number,
+  ): Promise<StockLevel>;
+  setThreshold(
+    sku: string,
+    warehouseId: string,
+    threshold: number,
+  ): Promise<StockLevel>;
   /**
    * Records an adjustment under its request id; false when that id was used before
    * (then `existingAdjustment` tells what it was for).
@@ -68,7 +80,11 @@ export interface InventoryTx {
     note: string;
     fingerprint: string;
   }): Promise<boolean>;
-  existingAdjustment(requestId: string): Promise<{fingerprint: string; sku: string; warehouseId: string} | undefined>;
+  existingAdjustment(
+    requestId: string,
+  ): Promise<
+    {fingerprint: string; sku: string; warehouseId: string} | undefined
+  >;
   /** Raises or clears the alert of a level and queues the alert event (outbox). */
   raiseAlert(level: StockLevel): Promise<void>;
   clearAlert(level: StockLevel): Promise<void>;

@@ -49,10 +49,17 @@ export class ReadStock {
     pageToken: string,
   ): Promise<{alerts: LowStockAlert[]; next: string}> {
     if (pageToken && !/^\d{1,18}$/.test(pageToken)) {
-      throw new InvalidArgumentError('page_token', 'is not a token from a previous response');
+      throw new InvalidArgumentError(
+        'page_token',
+        'is not a token from a previous response',
+      );
     }
     const limit = pageSize || 50;
-    const alerts = await this.store.listAlerts(includeCleared, limit + 1, pageToken || undefined);
+    const alerts = await this.store.listAlerts(
+      includeCleared,
+      limit + 1,
+      pageToken || undefined,
+    );
     const more = alerts.length > limit;
     const page = alerts.slice(0, limit);
     return {alerts: page, next: more ? page[page.length - 1].id : ''};

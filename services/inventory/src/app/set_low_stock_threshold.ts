@@ -2,7 +2,11 @@
  * SetLowStockThreshold: the level at or below which a low-stock alert is raised.
  */
 import {UnknownSkuError} from '../domain/errors.js';
-import {DEFAULT_WAREHOUSE, isLowStock, type StockLevel} from '../domain/stock_level.js';
+import {
+  DEFAULT_WAREHOUSE,
+  isLowStock,
+  type StockLevel,
+} from '../domain/stock_level.js';
 import {followAlerts} from './alerts.js';
 import type {InventoryStore, StockMirror} from './ports.js';
 
@@ -13,7 +17,11 @@ export class SetLowStockThreshold {
   ) {}
 
   /** Sets the threshold; raises or clears the alert when the level crosses it now. */
-  async execute(sku: string, warehouseId: string | undefined, threshold: number): Promise<StockLevel> {
+  async execute(
+    sku: string,
+    warehouseId: string | undefined,
+    threshold: number,
+  ): Promise<StockLevel> {
     const wh = warehouseId || DEFAULT_WAREHOUSE;
     const level = await this.store.tx(async tx => {
       const before = await tx.lockLevel(sku, wh);

@@ -1,11 +1,28 @@
 import {normalizeLines, Reservation} from './reservation.js';
-import {alertTransition, checkAdjustedLevel, checkAdjustment, type StockLevel} from './stock_level.js';
+import {
+  alertTransition,
+  checkAdjustedLevel,
+  checkAdjustment,
+  type StockLevel,
+} from './stock_level.js';
 
 const now = new Date('2026-11-26T10:00:00Z');
 const later = (ms: number) => new Date(now.getTime() + ms);
 
-function reservation(state: 'active' | 'committed' | 'released' | 'expired' = 'active', ttlMs = 60_000) {
-  return new Reservation('r-1', 'o-1', state, [{sku: 'A', warehouseId: 'main', quantity: 2}], later(ttlMs), now, now, 'fp');
+function reservation(
+  state: 'active' | 'committed' | 'released' | 'expired' = 'active',
+  ttlMs = 60_000,
+) {
+  return new Reservation(
+    'r-1',
+    'o-1',
+    state,
+    [{sku: 'A', warehouseId: 'main', quantity: 2}],
+    later(ttlMs),
+    now,
+    now,
+    'fp',
+  );
 }
 
 describe('Reservation', () => {
@@ -18,7 +35,9 @@ describe('Reservation', () => {
     });
 
     it('rejects a lease that ran out, even before the sweeper expired it', () => {
-      expect(() => reservation('active', 1000).commit(later(1000))).toThrow('cannot become committed');
+      expect(() => reservation('active', 1000).commit(later(1000))).toThrow(
+        'cannot become committed',
+      );
     });
 
     it('rejects a released reservation', () => {
@@ -35,7 +54,9 @@ describe('Reservation', () => {
     });
 
     it('rejects releasing a committed reservation', () => {
-      expect(() => reservation('committed').release(now)).toThrow('is committed');
+      expect(() => reservation('committed').release(now)).toThrow(
+        'is committed',
+      );
     });
   });
 
@@ -48,19 +69,33 @@ describe('Reservation', () => {
 
 describe('normalizeLines()', () => {
   it('fills the default warehouse and sorts by SKU so rows lock in one order', () => {
-    expect(normalizeLines([{sku: 'B', quantity: 1}, {sku: 'A', quantity: 2, warehouseId: 'east'}])).toEqual([
+    expect(
+      normalizeLines([
+        {sku: 'B', quantity: 1},
+        {sku: 'A', quantity: 2, warehouseId: 'east'},
+      ]),
+    ).toEqual([
       {sku: 'A', warehouseId: 'east', quantity: 2},
       {sku: 'B', warehouseId: 'main', quantity: 1},
     ]);
   });
 
   it('rejects a SKU listed twice, naming the line', () => {
-    expect(() => normalizeLines([{sku: 'A', quantity: 1}, {sku: 'A', quantity: 1}])).toThrow('lines[1].sku');
+    expect(() =>
+      normalizeLines([
+        {sku: 'A', quantity: 1},
+        {sku: 'A', quantity: 1},
+      ]),
+    ).toThrow('lines[1].sku');
   });
 });
 
 describe('stock rules', () => {
-  const level = (onHand: number, reserved: number, threshold = 0): StockLevel => ({
+  const level = (
+    onHand: number,
+    reserved: number,
+    threshold = 0,
+  ): StockLevel => ({
     sku: 'A',
     warehouseId: 'main',
     onHand,
@@ -72,7 +107,9 @@ describe('stock rules', () => {
 
   it('never lets on hand fall below what is reserved', () => {
     expect(() => checkAdjustedLevel(level(10, 8), -3)).toThrow('reserved');
-    expect(() => checkAdjustedLevel(level(10, 0), -11)).toThrow('cannot remove 11');
+    expect(() => checkAdjustedLevel(level(10, 0), -11)).toThrow(
+      'cannot remove 11',
+    );
     expect(() => checkAdjustedLevel(level(10, 8), -2)).not.toThrow();
   });
 

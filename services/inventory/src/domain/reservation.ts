@@ -53,7 +53,11 @@ export class Reservation {
   commit(now: Date): boolean {
     if (this.stateValue === 'committed') return false;
     if (this.stateValue === 'active' && this.expiresAt <= now) {
-      throw new IllegalReservationTransitionError(this.id, 'expired', 'committed');
+      throw new IllegalReservationTransitionError(
+        this.id,
+        'expired',
+        'committed',
+      );
     }
     this.transition('committed', now);
     return true;
@@ -61,7 +65,8 @@ export class Reservation {
 
   /** Moves to RELEASED. Returns false when already released or expired. */
   release(now: Date): boolean {
-    if (this.stateValue === 'released' || this.stateValue === 'expired') return false;
+    if (this.stateValue === 'released' || this.stateValue === 'expired')
+      return false;
     this.transition('released', now);
     return true;
   }
@@ -69,7 +74,11 @@ export class Reservation {
   /** Moves an active reservation whose lease ran out to EXPIRED. */
   expire(now: Date): void {
     if (this.expiresAt > now) {
-      throw new IllegalReservationTransitionError(this.id, 'active until its expiry', 'expired');
+      throw new IllegalReservationTransitionError(
+        this.id,
+        'active until its expiry',
+        'expired',
+      );
     }
     this.transition('expired', now);
   }
@@ -105,6 +114,14 @@ export function normalizeLines(
     return {sku: line.sku, warehouseId, quantity: line.quantity};
   });
   return result.sort((a, b) =>
-    a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : a.warehouseId < b.warehouseId ? -1 : a.warehouseId > b.warehouseId ? 1 : 0,
+    a.sku < b.sku
+      ? -1
+      : a.sku > b.sku
+        ? 1
+        : a.warehouseId < b.warehouseId
+          ? -1
+          : a.warehouseId > b.warehouseId
+            ? 1
+            : 0,
   );
 }

@@ -27,14 +27,22 @@ export function available(level: StockLevel): number {
 }
 
 /** Whether a low-stock alert should hold for this level. */
-export function isLowStock(level: Pick<StockLevel, 'onHand' | 'reserved' | 'lowStockThreshold'>): boolean {
-  return level.lowStockThreshold > 0 && level.onHand - level.reserved <= level.lowStockThreshold;
+export function isLowStock(
+  level: Pick<StockLevel, 'onHand' | 'reserved' | 'lowStockThreshold'>,
+): boolean {
+  return (
+    level.lowStockThreshold > 0 &&
+    level.onHand - level.reserved <= level.lowStockThreshold
+  );
 }
 
 /** Raise an alert when a level becomes low, clear it when it stops being low. */
 export type AlertTransition = 'raise' | 'clear' | 'none';
 
-export function alertTransition(wasLow: boolean, level: StockLevel): AlertTransition {
+export function alertTransition(
+  wasLow: boolean,
+  level: StockLevel,
+): AlertTransition {
   const low = isLowStock(level);
   if (low && !wasLow) return 'raise';
   if (!low && wasLow) return 'clear';
@@ -49,10 +57,16 @@ export type AdjustmentReason = 'restock' | 'correction' | 'return' | 'damage';
  */
 export function checkAdjustment(delta: number, reason: AdjustmentReason): void {
   if ((reason === 'restock' || reason === 'return') && delta <= 0) {
-    throw new InvalidArgumentError('delta', `a ${reason} must add units (delta > 0)`);
+    throw new InvalidArgumentError(
+      'delta',
+      `a ${reason} must add units (delta > 0)`,
+    );
   }
   if (reason === 'damage' && delta >= 0) {
-    throw new InvalidArgumentError('delta', 'a damage write-off must remove units (delta < 0)');
+    throw new InvalidArgumentError(
+      'delta',
+      'a damage write-off must remove units (delta < 0)',
+    );
   }
 }
 

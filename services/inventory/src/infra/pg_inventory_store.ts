@@ -6,7 +6,11 @@
 import type {Database, Sql} from '../../../common/db/database.js';
 import type {OutgoingEvent} from '../../../common/messaging/event_bus.js';
 import {appendToOutbox} from '../../../common/outbox/outbox.js';
-import {Reservation, type ReservationLine, type ReservationState} from '../domain/reservation.js';
+import {
+  Reservation,
+  type ReservationLine,
+  type ReservationState,
+} from '../domain/reservation.js';
 import type {AdjustmentReason, StockLevel} from '../domain/stock_level.js';
 import type {InventoryStore, InventoryTx, LowStockAlert} from '../app/ports.js';
 
@@ -41,7 +45,8 @@ interface AlertRow {
   cleared_at: Date | null;
 }
 
-const LEVEL_COLUMNS = 'sku, warehouse_id, on_hand, reserved, low_stock_threshold, version, updated_at';
+const LEVEL_COLUMNS =
+  'sku, warehouse_id, on_hand, reserved, low_stock_threshold, version, updated_at';
 
 function toLevel(row: LevelRow): StockLevel {
   return {
@@ -60,7 +65,11 @@ function toReservation(row: ReservationRow): Reservation {
     row.reservation_id,
     row.order_id,
     row.state,
-    (row.lines ?? []).map(l => ({sku: l.sku, warehouseId: l.warehouse_id, quantity: l.quantity})),
+    (row.lines ?? []).map(l => ({
+      sku: l.sku,
+      warehouseId: l.warehouse_id,
+      quantity: l.quantity,
+    })),
     row.expires_at,
     row.created_at,
     row.updated_at,
@@ -88,8 +97,14 @@ const SELECT_RESERVATION = `
     from reservation r`;
 
 /** Arrays of the same length for `unnest`: one statement moves every line. */
-function lineArrays(lines: readonly ReservationLine[]): [string[], string[], number[]] {
-  return [lines.map(l => l.sku), lines.map(l => l.warehouseId), lines.map(l => l.quantity)];
+function lineArrays(
+  lines: readonly ReservationLine[],
+): [string[], string[], number[]] {
+  return [
+    lines.map(l => l.sku),
+    lines.map(l => l.warehouseId),
+    lines.map(l => l.quantity),
+  ];
 }
 
 class PgInventoryTx implements InventoryTx {
@@ -139,7 +154,10 @@ class PgInventoryTx implements InventoryTx {
     return row && toLevel(row);
   }
 
-  async availableOf(sku: string, warehouseId: string): Promise<number | undefined> {
+  async availableOf(
+    sku: string,
+    warehouseId: string,
+  ): Promise<number | undefined> {
     const [row] = await this.sql.query<{available: number}>(
       'select on_hand - reserved as available from stock_item where sku = $1 and warehouse_id = $2',
       [sku, warehouseId],
@@ -148,14 +166,20 @@ class PgInventoryTx implements InventoryTx {
   }
 
   takeUnits(lines: readonly ReservationLine[]): Promise<StockLevel[]> {
-    return this.moveLines(lines, 'on_hand = s.on_hand - l.quantity, reserved = s.reserved - l.quantity');
+    return this.moveLines(
+      lines,
+      'on_hand = s.on_hand - l.quantity, reserved = s.reserved - l.quantity',
+    );
   }
 
   returnUnits(lines: readonly ReservationLine[]): Promise<StockLevel[]> {
     return this.moveLines(lines, 'reserved = s.reserved - l.quantity');
   }
 
-  private async moveLines(lines: readonly ReservationLine[], set: string): Promise<StockLevel[]> {
+  private async moveLines(
+    lines: readonly ReservationLine[],
+    set: string,
+  ): Promise<StockLevel[]> {
     const [skus, warehouses, quantities] = lineArrays(lines);
     const rows = await this.sql.query<LevelRow>(
       `update stock_item s set ${set}, version = s.version + 1, updated_at = now()
@@ -177,7 +201,10 @@ class PgInventoryTx implements InventoryTx {
     return rows.map(toReservation);
   }
 
-  async lockLevel(sku: string, warehouseId: string): Promise<StockLevel | undefined> {
+  async lockLevel(
+    sku: string,
+    warehouseId: string,
+  ): Promise<StockLevel | undefined> {
     const [row] = await this.sql.query<LevelRow>(
       `select ${LEVEL_COLUMNS} from stock_item where sku = $1 and warehouse_id = $2 for update`,
       [sku, warehouseId],
@@ -194,7 +221,11 @@ class PgInventoryTx implements InventoryTx {
     return (await this.lockLevel(sku, warehouseId))!;
   }
 
-  async addOnHand(sku: string, warehouseId: string, delta: number): Promise<StockLevel> {
+  async addOnHand(
+    sku: string,
+    warehouseId: string,
+    delta: number,
+  ): Promise<StockLevel> {
     const [row] = await this.sql.query<LevelRow>(
       `update stock_item set on_hand = on_hand + $3, version = version + 1, updated_at = now()
         where sku = $1 and warehouse_id = $2 returning ${LEVEL_COLUMNS}`,
@@ -203,7 +234,11 @@ class PgInventoryTx implements InventoryTx {
     return toLevel(row);
   }
 
-  async setThreshold(sku: string, warehouseId: string, threshold: number): Promise<StockLevel> {
+  async setThreshold(
+    sku: string,
+    warehouseId: string,
+    threshold: number,
+  ): Promise<StockLevel> {
     const [row] = await this.sql.query<LevelRow>(
       `update stock_item set low_stock_threshold = $3, version = version + 1, updated_at = now()
         where sku = $1 and warehouse_id = $2 returning ${LEVEL_COLUMNS}`,
@@ -224,24 +259,47 @@ class PgInventoryTx implements InventoryTx {
     const inserted = await this.sql.execute(
       `insert into stock_adjustment (request_id, sku, warehouse_id, delta, reason, note, fingerprint)
        values ($1, $2, $3, $4, $5, $6, $7) on conflict (request_id) do nothing`,
-      [a.requestId, a.sku, a.warehouseId, a.delta, a.reason, a.note, a.fingerprint],
+      [
+        a.requestId,
+        a.sku,
+        a.warehouseId,
+        a.delta,
+        a.reason,
+        a.note,
+        a.fingerprint,
+      ],
     );
     return inserted > 0;
   }
 
   async existingAdjustment(requestId: string) {
-    const [row] = await this.sql.query<{fingerprint: string; sku: string; warehouse_id: string}>(
+    const [row] = await this.sql.query<{
+      fingerprint: string;
+      sku: string;
+      warehouse_id: string;
+    }>(
       'select fingerprint, sku, warehouse_id from stock_adjustment where request_id = $1',
       [requestId],
     );
-    return row && {fingerprint: row.fingerprint, sku: row.sku, warehouseId: row.warehouse_id};
+    return (
+      row && {
+        fingerprint: row.fingerprint,
+        sku: row.sku,
+        warehouseId: row.warehouse_id,
+      }
+    );
   }
 
   async raiseAlert(level: StockLevel): Promise<void> {
     const rows = await this.sql.query<AlertRow>(
       `insert into low_stock_alert (sku, warehouse_id, available, threshold)
        values ($1, $2, $3, $4) on conflict do nothing returning *`,
-      [level.sku, level.warehouseId, level.onHand - level.reserved, level.lowStockThreshold],
+      [
+        level.sku,
+        level.warehouseId,
+        level.onHand - level.reserved,
+        level.lowStockThreshold,
+      ],
     );
     await this.emit(rows);
   }
@@ -256,7 +314,10 @@ class PgInventoryTx implements InventoryTx {
   }
 
   private async emit(rows: AlertRow[]): Promise<void> {
-    await appendToOutbox(this.sql, rows.map(r => this.alertEvent(toAlert(r))));
+    await appendToOutbox(
+      this.sql,
+      rows.map(r => this.alertEvent(toAlert(r))),
+    );
   }
 }
 
@@ -291,7 +352,9 @@ export class PgInventoryStore implements InventoryStore {
   }
 
   async allLevels(): Promise<StockLevel[]> {
-    const rows = await this.db.query<LevelRow>(`select ${LEVEL_COLUMNS} from stock_item`);
+    const rows = await this.db.query<LevelRow>(
+      `select ${LEVEL_COLUMNS} from stock_item`,
+    );
     return rows.map(toLevel);
   }
 
@@ -303,7 +366,11 @@ export class PgInventoryStore implements InventoryStore {
     return row && toReservation(row);
   }
 
-  async listAlerts(includeCleared: boolean, limit: number, before?: string): Promise<LowStockAlert[]> {
+  async listAlerts(
+    includeCleared: boolean,
+    limit: number,
+    before?: string,
+  ): Promise<LowStockAlert[]> {
     const rows = await this.db.query<AlertRow>(
       `select * from low_stock_alert
         where ($1 or cleared_at is null) and ($2::bigint is null or alert_id < $2::bigint)

@@ -13,7 +13,10 @@
  */
 import type {Redis} from 'ioredis';
 import type {Logger} from '../../../common/log/logger.js';
-import {stockChangesChannel, stockKey} from '../../../common/redis/stock_keys.js';
+import {
+  stockChangesChannel,
+  stockKey,
+} from '../../../common/redis/stock_keys.js';
 import type {StockLevel} from '../domain/stock_level.js';
 import type {InventoryStore, StockMirror} from '../app/ports.js';
 
@@ -48,7 +51,10 @@ type Listener = (level: StockLevel) => void;
 
 export class RedisStockMirror implements StockMirror {
   private readonly channel: string;
-  private readonly listeners = new Set<{skus: Set<string> | undefined; fn: Listener}>();
+  private readonly listeners = new Set<{
+    skus: Set<string> | undefined;
+    fn: Listener;
+  }>();
   private resyncTimer: NodeJS.Timeout | undefined;
   private dirty = false;
 
@@ -71,12 +77,14 @@ export class RedisStockMirror implements StockMirror {
   /** Starts the watcher subscription and the resync loop. */
   async start(resyncEveryMs = 60_000): Promise<void> {
     this.subscriber.on('message', (channel: string, message: string) => {
-      if (channel === this.channel) this.dispatch(JSON.parse(message) as StockChangeMessage);
+      if (channel === this.channel)
+        this.dispatch(JSON.parse(message) as StockChangeMessage);
     });
     this.subscriber.on('ready', () => {
       this.subscriber.subscribe(this.channel).catch(() => undefined);
     });
-    if (this.subscriber.status === 'ready') await this.subscriber.subscribe(this.channel).catch(() => undefined);
+    if (this.subscriber.status === 'ready')
+      await this.subscriber.subscribe(this.channel).catch(() => undefined);
     // Redis keeps nothing on disk: after a restart the mirror is empty; rebuild it.
     this.redis.on('ready', () => void this.resync());
     this.resyncTimer = setInterval(() => void this.resync(), resyncEveryMs);
@@ -90,9 +98,12 @@ export class RedisStockMirror implements StockMirror {
       await this.apply(levels);
     } catch (err) {
       if (!this.dirty) {
-        this.log.warn('stock mirror write failed; will resync from PostgreSQL', {
-          reason: err instanceof Error ? err.message : String(err),
-        });
+        this.log.warn(
+          'stock mirror write failed; will resync from PostgreSQL',
+          {
+            reason: err instanceof Error ? err.message : String(err),
+          },
+        );
       }
       this.dirty = true;
     }
@@ -110,7 +121,9 @@ export class RedisStockMirror implements StockMirror {
         version: l.version,
         updatedAt: l.updatedAt.toISOString(),
       };
-      (pipeline as unknown as Record<string, (...args: unknown[]) => void>).agoraApplyLevel(
+      (
+        pipeline as unknown as Record<string, (...args: unknown[]) => void>
+      ).agoraApplyLevel(
         this.key(l.sku),
         this.channel,
         l.warehouseId,
@@ -131,8 +144,10 @@ export class RedisStockMirror implements StockMirror {
     if (this.redis.status !== 'ready') return;
     try {
       const levels = await this.store.allLevels();
-      for (let i = 0; i < levels.length; i += 500) await this.apply(levels.slice(i, i + 500));
-      if (this.dirty) this.log.info('stock mirror resynced', {levels: levels.length});
+      for (let i = 0; i < levels.length; i += 500)
+        await this.apply(levels.slice(i, i + 500));
+      if (this.dirty)
+        this.log.info('stock mirror resynced', {levels: levels.length});
       this.dirty = false;
     } catch (err) {
       this.dirty = true;
@@ -144,7 +159,10 @@ export class RedisStockMirror implements StockMirror {
 
   /** Calls `fn` for every change of the given SKUs (all SKUs when undefined). */
   watch(skus: readonly string[] | undefined, fn: Listener): () => void {
-    const entry = {skus: skus && skus.length > 0 ? new Set(skus) : undefined, fn};
+    const entry = {
+      skus: skus && skus.length > 0 ? new Set(skus) : undefined,
+      fn,
+    };
     this.listeners.add(entry);
     return () => this.listeners.delete(entry);
   }
@@ -165,14 +183,21 @@ export class RedisStockMirror implements StockMirror {
   }
 
   /** The mirrored totals of a SKU (for tests and operators). */
-  async mirrored(sku: string): Promise<{onHand: number; reserved: number; available: number} | undefined> {
+  async mirrored(
+    sku: string,
+  ): Promise<
+    {onHand: number; reserved: number; available: number} | undefined
+  > {
     const h = await this.redis.hgetall(this.key(sku));
     if (!h.on_hand) return undefined;
-    return {onHand: Number(h.on_hand), reserved: Number(h.reserved), available: Number(h.available)};
+    return {
+      onHand: Number(h.on_hand),
+      reserved: Number(h.reserved),
+      available: Number(h.available),
+    };
   }
 
   stop(): void {
     if (this.resyncTimer) clearInterval(this.resyncTimer);
   }
 }
-

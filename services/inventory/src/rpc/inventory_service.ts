@@ -7,7 +7,10 @@ import * as inventoryv1 from '../../../../gen/agora/inventory/v1/inventory_pb.js
 import type {InventoryService} from '../../../../gen/agora/inventory/v1/inventory_service_pb.js';
 import {Hub, streamOf} from '../../../common/rpc/streams.js';
 import type {AdjustStock} from '../app/adjust_stock.js';
-import type {CommitReservation, ReleaseReservation} from '../app/finish_reservation.js';
+import type {
+  CommitReservation,
+  ReleaseReservation,
+} from '../app/finish_reservation.js';
 import type {ReadStock} from '../app/read_stock.js';
 import type {ReserveStock} from '../app/reserve_stock.js';
 import type {SetLowStockThreshold} from '../app/set_low_stock_threshold.js';
@@ -28,7 +31,10 @@ export interface InventoryUseCases {
   setThreshold: SetLowStockThreshold;
   read: ReadStock;
   /** Live stock changes, all replicas (fed by the Redis mirror). */
-  watchLevels(skus: readonly string[] | undefined, fn: (level: StockLevel) => void): () => void;
+  watchLevels(
+    skus: readonly string[] | undefined,
+    fn: (level: StockLevel) => void,
+  ): () => void;
   /** Live alert events, all replicas (fed by the event bus), as protobuf bytes. */
   alertEvents: Hub<Uint8Array>;
 }
@@ -42,22 +48,40 @@ export function createInventoryService(
       const reservation = await uc.reserve.execute({
         reservationId: req.reservationId,
         orderId: req.orderId,
-        lines: req.lines.map(l => ({sku: l.sku, warehouseId: l.warehouseId, quantity: l.quantity})),
-        ttlMs: ttl ? Number(ttl.seconds) * 1000 + Math.floor(ttl.nanos / 1e6) : undefined,
+        lines: req.lines.map(l => ({
+          sku: l.sku,
+          warehouseId: l.warehouseId,
+          quantity: l.quantity,
+        })),
+        ttlMs: ttl
+          ? Number(ttl.seconds) * 1000 + Math.floor(ttl.nanos / 1e6)
+          : undefined,
       });
       return {reservation: reservationToProto(reservation)};
     },
 
     async commitReservation(req) {
-      return {reservation: reservationToProto(await uc.commit.execute(req.reservationId))};
+      return {
+        reservation: reservationToProto(
+          await uc.commit.execute(req.reservationId),
+        ),
+      };
     },
 
     async releaseReservation(req) {
-      return {reservation: reservationToProto(await uc.release.execute(req.reservationId))};
+      return {
+        reservation: reservationToProto(
+          await uc.release.execute(req.reservationId),
+        ),
+      };
     },
 
     async getReservation(req) {
-      return {reservation: reservationToProto(await uc.read.reservation(req.reservationId))};
+      return {
+        reservation: reservationToProto(
+          await uc.read.reservation(req.reservationId),
+        ),
+      };
     },
 
     async getStock(req) {
@@ -82,7 +106,11 @@ export function createInventoryService(
     },
 
     async setLowStockThreshold(req) {
-      const level = await uc.setThreshold.execute(req.sku, req.warehouseId, req.threshold);
+      const level = await uc.setThreshold.execute(
+        req.sku,
+        req.warehouseId,
+        req.threshold,
+      );
       return {level: levelToProto(level)};
     },
 
@@ -90,12 +118,16 @@ export function createInventoryService(
       const skus = req.skus.length > 0 ? req.skus : undefined;
       // Subscribe before reading the snapshot so no change falls between the two;
       // versions let the client drop a change older than the snapshot.
-      const changes = streamOf<StockLevel>(push => uc.watchLevels(skus, push), ctx.signal);
+      const changes = streamOf<StockLevel>(
+        push => uc.watchLevels(skus, push),
+        ctx.signal,
+      );
       try {
         if (skus) {
           const snapshot = await uc.read.stockOf(skus);
           for (const stock of snapshot) {
-            for (const level of stock.warehouses) yield {level: levelToProto(level)};
+            for (const level of stock.warehouses)
+              yield {level: levelToProto(level)};
           }
         }
         for await (const level of changes) yield {level: levelToProto(level)};
@@ -105,12 +137,19 @@ export function createInventoryService(
     },
 
     async listLowStockAlerts(req) {
-      const page = await uc.read.alerts(req.includeCleared, req.pageSize, req.pageToken);
+      const page = await uc.read.alerts(
+        req.includeCleared,
+        req.pageSize,
+        req.pageToken,
+      );
       return {alerts: page.alerts.map(alertToProto), nextPageToken: page.next};
     },
 
     async *watchLowStockAlerts(_req, ctx: HandlerContext) {
-      for await (const body of streamOf<Uint8Array>(push => uc.alertEvents.subscribe(push), ctx.signal)) {
+      for await (const body of streamOf<Uint8Array>(
+        push => uc.alertEvents.subscribe(push),
+        ctx.signal,
+      )) {
         yield {alert: fromBinary(inventoryv1.LowStockAlertSchema, body)};
       }
     },

@@ -9,7 +9,12 @@ import {toBinary} from '@bufbuild/protobuf';
 import type {LowStockAlert} from '../app/ports.js';
 import type {SkuStock} from '../app/read_stock.js';
 import type {Reservation, ReservationState} from '../domain/reservation.js';
-import {available, isLowStock, type AdjustmentReason, type StockLevel} from '../domain/stock_level.js';
+import {
+  available,
+  isLowStock,
+  type AdjustmentReason,
+  type StockLevel,
+} from '../domain/stock_level.js';
 import {InvalidArgumentError} from '../../../common/errors/domain_error.js';
 
 const STATES: Record<ReservationState, inventoryv1.ReservationState> = {
@@ -19,16 +24,24 @@ const STATES: Record<ReservationState, inventoryv1.ReservationState> = {
   expired: inventoryv1.ReservationState.EXPIRED,
 };
 
-const REASONS: Partial<Record<inventoryv1.StockAdjustmentReason, AdjustmentReason>> = {
+const REASONS: Partial<
+  Record<inventoryv1.StockAdjustmentReason, AdjustmentReason>
+> = {
   [inventoryv1.StockAdjustmentReason.RESTOCK]: 'restock',
   [inventoryv1.StockAdjustmentReason.CORRECTION]: 'correction',
   [inventoryv1.StockAdjustmentReason.RETURN]: 'return',
   [inventoryv1.StockAdjustmentReason.DAMAGE]: 'damage',
 };
 
-export function reasonFromProto(reason: inventoryv1.StockAdjustmentReason): AdjustmentReason {
+export function reasonFromProto(
+  reason: inventoryv1.StockAdjustmentReason,
+): AdjustmentReason {
   const mapped = REASONS[reason];
-  if (!mapped) throw new InvalidArgumentError('reason', 'must be RESTOCK, CORRECTION, RETURN or DAMAGE');
+  if (!mapped)
+    throw new InvalidArgumentError(
+      'reason',
+      'must be RESTOCK, CORRECTION, RETURN or DAMAGE',
+    );
   return mapped;
 }
 
@@ -61,7 +74,11 @@ export function reservationToProto(r: Reservation): inventoryv1.Reservation {
     reservationId: r.id,
     orderId: r.orderId,
     state: STATES[r.state],
-    lines: r.lines.map(l => ({sku: l.sku, warehouseId: l.warehouseId, quantity: l.quantity})),
+    lines: r.lines.map(l => ({
+      sku: l.sku,
+      warehouseId: l.warehouseId,
+      quantity: l.quantity,
+    })),
     expireTime: timestampFromDate(r.expiresAt),
     createTime: timestampFromDate(r.createdAt),
     updateTime: timestampFromDate(r.updatedAt),

@@ -5,8 +5,16 @@ import {IdempotencyConflictError} from '../../../common/errors/domain_error.js';
 import {derivedId} from '../../../common/idempotency/derived_id.js';
 import type {Money} from '../../../common/money/money.js';
 import type {Order} from '../domain/order.js';
-import type {Clock, InventoryGateway, OrderStore, PaymentGateway} from './ports.js';
-import {ConcurrentRequestError, NotFoundError} from '../../../common/errors/domain_error.js';
+import type {
+  Clock,
+  InventoryGateway,
+  OrderStore,
+  PaymentGateway,
+} from './ports.js';
+import {
+  ConcurrentRequestError,
+  NotFoundError,
+} from '../../../common/errors/domain_error.js';
 
 export class AfterSale {
   constructor(
@@ -27,7 +35,12 @@ export class AfterSale {
     const rest = order.refundable;
     order.cancel(this.clock.now()); // throws for an order that is not paid
     if (!rest.isZero()) {
-      await this.payment.refund(order.paymentId, derivedId(order.id, 'cancel-refund'), rest, reason || 'order cancelled');
+      await this.payment.refund(
+        order.paymentId,
+        derivedId(order.id, 'cancel-refund'),
+        rest,
+        reason || 'order cancelled',
+      );
     }
     for (const line of order.lines) {
       await this.inventory.restock(
@@ -38,7 +51,9 @@ export class AfterSale {
       );
     }
     if (!(await this.store.save(order))) {
-      throw new ConcurrentRequestError(`order ${orderId} changed meanwhile; retry`);
+      throw new ConcurrentRequestError(
+        `order ${orderId} changed meanwhile; retry`,
+      );
     }
     return order;
   }
@@ -47,18 +62,31 @@ export class AfterSale {
    * Refunds `amount` (undefined: everything left) once per request id. The payment
    * refund carries the request id, so a retry never pays back twice.
    */
-  async refund(orderId: string, requestId: string, amount: Money | undefined, reason: string): Promise<Order> {
+  async refund(
+    orderId: string,
+    requestId: string,
+    amount: Money | undefined,
+    reason: string,
+  ): Promise<Order> {
     const prior = await this.store.existingRefund(requestId);
     const order = await this.load(orderId);
     if (prior) {
-      if (prior.orderId !== orderId || (amount && !prior.amount.equals(amount))) {
+      if (
+        prior.orderId !== orderId ||
+        (amount && !prior.amount.equals(amount))
+      ) {
         throw new IdempotencyConflictError('request_id', requestId);
       }
       return order;
     }
     const value = amount ?? order.refundable;
     order.refund(value, this.clock.now()); // validates currency, state and what is left
-    await this.payment.refund(order.paymentId, requestId, value, reason || 'refund');
+    await this.payment.refund(
+      order.paymentId,
+      requestId,
+      value,
+      reason || 'refund',
+    );
     if (!(await this.store.recordRefund(orderId, requestId, value, order))) {
       return (await this.store.find(orderId)) ?? order;
     }

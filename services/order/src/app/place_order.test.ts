@@ -1,11 +1,19 @@
 import {jest} from '@jest/globals';
-import {DomainError, UnavailableError} from '../../../common/errors/domain_error.js';
+import {
+  DomainError,
+  UnavailableError,
+} from '../../../common/errors/domain_error.js';
 import {createLogger} from '../../../common/log/logger.js';
 import {Money} from '../../../common/money/money.js';
 import {StockShortageError} from '../domain/errors.js';
 import type {Order} from '../domain/order.js';
 import {PlaceOrder} from './place_order.js';
-import type {InventoryGateway, OrderStore, PaymentGateway, PricingGateway} from './ports.js';
+import type {
+  InventoryGateway,
+  OrderStore,
+  PaymentGateway,
+  PricingGateway,
+} from './ports.js';
 
 const usd = (a: string) => Money.parse(a, 'USD');
 const silent = createLogger('test', 'error', () => {});
@@ -14,7 +22,12 @@ function fakes() {
   const orders = new Map<string, Order>();
   const store: OrderStore = {
     insert: jest.fn(async (o: Order) => {
-      if ([...orders.values()].some(x => x.snapshot().requestId === o.snapshot().requestId)) return false;
+      if (
+        [...orders.values()].some(
+          x => x.snapshot().requestId === o.snapshot().requestId,
+        )
+      )
+        return false;
       orders.set(o.id, o);
       return true;
     }),
@@ -23,18 +36,33 @@ function fakes() {
       return true;
     }),
     find: jest.fn(async (id: string) => orders.get(id)),
-    findByRequestId: jest.fn(async (rid: string) => [...orders.values()].find(o => o.snapshot().requestId === rid)),
+    findByRequestId: jest.fn(async (rid: string) =>
+      [...orders.values()].find(o => o.snapshot().requestId === rid),
+    ),
     listByCustomer: jest.fn(async () => []),
     needingRecovery: jest.fn(async () => []),
     recordRefund: jest.fn(async () => true),
     existingRefund: jest.fn(async () => undefined),
   };
   const pricing: PricingGateway = {
-    quote: jest.fn(async (_c: string, lines: ReadonlyArray<{sku: string; quantity: number}>) => ({
-      quoteId: 'q-1',
-      lines: lines.map(l => ({sku: l.sku, quantity: l.quantity, unitPrice: usd('2.50'), lineTotal: usd('2.50').times(l.quantity)})),
-      total: lines.reduce((t, l) => t.plus(usd('2.50').times(l.quantity)), Money.zero('USD')),
-    })),
+    quote: jest.fn(
+      async (
+        _c: string,
+        lines: ReadonlyArray<{sku: string; quantity: number}>,
+      ) => ({
+        quoteId: 'q-1',
+        lines: lines.map(l => ({
+          sku: l.sku,
+          quantity: l.quantity,
+          unitPrice: usd('2.50'),
+          lineTotal: usd('2.50').times(l.quantity),
+        })),
+        total: lines.reduce(
+          (t, l) => t.plus(usd('2.50').times(l.quantity)),
+          Money.zero('USD'),
+        ),
+      }),
+    ),
   };
   const calls: string[] = [];
   const inventory: InventoryGateway = {
@@ -54,7 +82,14 @@ function fakes() {
     refund: jest.fn(async () => void calls.push('refund')),
     state: jest.fn(async () => undefined),
   };
-  const useCase = new PlaceOrder(store, pricing, inventory, payment, {now: () => new Date()}, silent);
+  const useCase = new PlaceOrder(
+    store,
+    pricing,
+    inventory,
+    payment,
+    {now: () => new Date()},
+    silent,
+  );
   return {store, pricing, inventory, payment, calls, useCase};
 }
 
@@ -72,7 +107,10 @@ describe('PlaceOrder', () => {
     const order = await f.useCase.execute(command());
     expect(order.state).toBe('paid');
     expect(f.calls).toEqual(['reserve', 'authorize', 'capture', 'commit']);
-    expect(f.payment.capture).toHaveBeenCalledWith(order.paymentId, usd('5.00'));
+    expect(f.payment.capture).toHaveBeenCalledWith(
+      order.paymentId,
+      usd('5.00'),
+    );
   });
 
   it('answers a repeated request with the same order and calls nothing again', async () => {
@@ -86,14 +124,18 @@ describe('PlaceOrder', () => {
   it('refuses the same request id for another basket', async () => {
     const f = fakes();
     await f.useCase.execute(command());
-    await expect(f.useCase.execute({...command(), lines: [{sku: 'A', quantity: 3}]})).rejects.toMatchObject({
+    await expect(
+      f.useCase.execute({...command(), lines: [{sku: 'A', quantity: 3}]}),
+    ).rejects.toMatchObject({
       kind: 'already_exists',
     });
   });
 
   it('releases the stock and fails the order when the card is declined', async () => {
     const f = fakes();
-    (f.payment.authorize as jest.Mock<PaymentGateway['authorize']>).mockResolvedValueOnce({
+    (
+      f.payment.authorize as jest.Mock<PaymentGateway['authorize']>
+    ).mockResolvedValueOnce({
       approved: false,
       declineCode: 'card_declined',
     });
@@ -107,28 +149,45 @@ describe('PlaceOrder', () => {
 
   it('refunds, voids and releases in reverse order when committing the stock fails', async () => {
     const f = fakes();
-    (f.inventory.commit as jest.Mock<InventoryGateway['commit']>).mockRejectedValueOnce(
+    (
+      f.inventory.commit as jest.Mock<InventoryGateway['commit']>
+    ).mockRejectedValueOnce(
       new DomainError('failed_precondition', 'reservation expired'),
     );
     const order = await f.useCase.execute(command());
     expect(order.state).toBe('failed');
     expect(f.inventory.commit).toHaveBeenCalledTimes(1);
-    expect(f.calls).toEqual(['reserve', 'authorize', 'capture', 'refund', 'void', 'release']);
+    expect(f.calls).toEqual([
+      'reserve',
+      'authorize',
+      'capture',
+      'refund',
+      'void',
+      'release',
+    ]);
   });
 
   it('rethrows out of stock and records the failed order for replay', async () => {
     const f = fakes();
-    (f.inventory.reserve as jest.Mock<InventoryGateway['reserve']>).mockRejectedValue(
-      new StockShortageError('out of stock: SKU A has 0 available, 2 requested'),
+    (
+      f.inventory.reserve as jest.Mock<InventoryGateway['reserve']>
+    ).mockRejectedValue(
+      new StockShortageError(
+        'out of stock: SKU A has 0 available, 2 requested',
+      ),
     );
     await expect(f.useCase.execute(command())).rejects.toThrow('SKU A');
-    await expect(f.useCase.execute(command())).rejects.toMatchObject({kind: 'failed_precondition'});
+    await expect(f.useCase.execute(command())).rejects.toMatchObject({
+      kind: 'failed_precondition',
+    });
     expect(f.payment.authorize).not.toHaveBeenCalled();
   });
 
   it('writes nothing when pricing does not know a SKU', async () => {
     const f = fakes();
-    (f.pricing.quote as jest.Mock<PricingGateway['quote']>).mockRejectedValueOnce(
+    (
+      f.pricing.quote as jest.Mock<PricingGateway['quote']>
+    ).mockRejectedValueOnce(
       new DomainError('not_found', 'SKU X has no USD price'),
     );
     await expect(f.useCase.execute(command())).rejects.toThrow('SKU X');
@@ -137,8 +196,12 @@ describe('PlaceOrder', () => {
 
   it('marks the order for recovery when an undo step keeps failing', async () => {
     const f = fakes();
-    (f.payment.capture as jest.Mock<PaymentGateway['capture']>).mockRejectedValueOnce(new UnavailableError('payment down'));
-    (f.inventory.release as jest.Mock<InventoryGateway['release']>).mockRejectedValue(new UnavailableError('inventory down'));
+    (
+      f.payment.capture as jest.Mock<PaymentGateway['capture']>
+    ).mockRejectedValueOnce(new UnavailableError('payment down'));
+    (
+      f.inventory.release as jest.Mock<InventoryGateway['release']>
+    ).mockRejectedValue(new UnavailableError('inventory down'));
     const order = await f.useCase.execute(command());
     expect(order.state).toBe('failed');
     expect(order.failureReason).toBe('payment_error');

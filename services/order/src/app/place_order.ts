@@ -10,14 +10,28 @@
  * finished or undone by the recovery worker, and a duplicate request never charges twice.
  */
 import {randomUUID} from 'node:crypto';
-import {DomainError, IdempotencyConflictError, InvalidArgumentError} from '../../../common/errors/domain_error.js';
+import {
+  DomainError,
+  IdempotencyConflictError,
+  InvalidArgumentError,
+} from '../../../common/errors/domain_error.js';
 import {derivedId} from '../../../common/idempotency/derived_id.js';
 import {fingerprint} from '../../../common/idempotency/fingerprint.js';
 import type {Logger} from '../../../common/log/logger.js';
 import {isCurrencyCode} from '../../../common/money/currency.js';
-import {checkUniqueSkus, OrderInProgressError, StockShortageError} from '../domain/errors.js';
+import {
+  checkUniqueSkus,
+  OrderInProgressError,
+  StockShortageError,
+} from '../domain/errors.js';
 import {Order, type FailureReason} from '../domain/order.js';
-import type {Clock, InventoryGateway, OrderStore, PaymentGateway, PricingGateway} from './ports.js';
+import type {
+  Clock,
+  InventoryGateway,
+  OrderStore,
+  PaymentGateway,
+  PricingGateway,
+} from './ports.js';
 import {Saga} from './saga.js';
 
 export interface PlaceOrderCommand {
@@ -46,7 +60,10 @@ export class PlaceOrder {
 
   async execute(cmd: PlaceOrderCommand): Promise<Order> {
     if (!isCurrencyCode(cmd.currencyCode)) {
-      throw new InvalidArgumentError('currency_code', `"${cmd.currencyCode}" is not an ISO 4217 currency code`);
+      throw new InvalidArgumentError(
+        'currency_code',
+        `"${cmd.currencyCode}" is not an ISO 4217 currency code`,
+      );
     }
     checkUniqueSkus(cmd.lines);
     const print = fingerprint({
@@ -77,7 +94,10 @@ export class PlaceOrder {
     if (!(await this.store.insert(order))) {
       // A concurrent duplicate inserted first.
       const winner = await this.store.findByRequestId(cmd.requestId);
-      if (!winner) throw new Error(`request ${cmd.requestId} vanished after a unique conflict`);
+      if (!winner)
+        throw new Error(
+          `request ${cmd.requestId} vanished after a unique conflict`,
+        );
       return this.replay(winner, cmd.requestId, print);
     }
     return this.run(order, cmd.paymentToken);
@@ -88,16 +108,28 @@ export class PlaceOrder {
     const saga = new Saga(log);
     try {
       await this.inventory.reserve(order.reservationId, order.id, order.lines);
-      saga.onFailure('release reservation', () => this.inventory.release(order.reservationId));
+      saga.onFailure('release reservation', () =>
+        this.inventory.release(order.reservationId),
+      );
 
       // Registered before the call: if the answer is lost (timeout), the payment may exist,
       // and voiding a payment that was never made is a no-op.
       saga.onFailure('void payment', () => this.payment.void(order.paymentId));
-      const auth = await this.payment.authorize(order.paymentId, order.id, order.total, token);
+      const auth = await this.payment.authorize(
+        order.paymentId,
+        order.id,
+        order.total,
+        token,
+      );
       if (!auth.approved) throw new PaymentDeclined(auth.declineCode);
 
       saga.onFailure('refund payment', () =>
-        this.payment.refund(order.paymentId, sagaRefundId(order.id), order.total, 'order failed after capture'),
+        this.payment.refund(
+          order.paymentId,
+          sagaRefundId(order.id),
+          order.total,
+          'order failed after capture',
+        ),
       );
       await this.payment.capture(order.paymentId, order.total);
       await this.inventory.commit(order.reservationId);
@@ -112,7 +144,10 @@ export class PlaceOrder {
       order.fail(reason, message, !undone, this.clock.now());
       const saved = await this.saveOrReload(order);
       log.info('order failed', {reason, compensated: undone});
-      if (!undone) log.error('order compensation incomplete; recovery will retry', {reason});
+      if (!undone)
+        log.error('order compensation incomplete; recovery will retry', {
+          reason,
+        });
       if (reason === 'out_of_stock') throw err;
       if (reason === 'internal' && !(err instanceof DomainError)) {
         log.error('order saga failed', {}, err);
@@ -129,8 +164,10 @@ export class PlaceOrder {
 
   /** The answer to a repeated request: the same order, or the same error. */
   private replay(order: Order, requestId: string, print: string): Order {
-    if (order.fingerprint !== print) throw new IdempotencyConflictError('request_id', requestId);
-    if (order.state === 'pending') throw new OrderInProgressError(requestId, order.id);
+    if (order.fingerprint !== print)
+      throw new IdempotencyConflictError('request_id', requestId);
+    if (order.state === 'pending')
+      throw new OrderInProgressError(requestId, order.id);
     if (order.state === 'failed' && order.failureReason === 'out_of_stock') {
       throw new StockShortageError(order.failureMessage);
     }
@@ -145,12 +182,19 @@ class PaymentDeclined extends Error {
 }
 
 function classify(err: unknown): {reason: FailureReason; message: string} {
-  if (err instanceof PaymentDeclined) return {reason: 'payment_declined', message: err.message};
-  if (err instanceof StockShortageError || (err instanceof DomainError && err.kind === 'not_found')) {
+  if (err instanceof PaymentDeclined)
+    return {reason: 'payment_declined', message: err.message};
+  if (
+    err instanceof StockShortageError ||
+    (err instanceof DomainError && err.kind === 'not_found')
+  ) {
     return {reason: 'out_of_stock', message: err.message};
   }
   if (err instanceof DomainError && err.kind === 'unavailable') {
     return {reason: 'payment_error', message: err.message};
   }
-  return {reason: 'internal', message: 'the order could not be completed; nothing was charged'};
+  return {
+    reason: 'internal',
+    message: 'the order could not be completed; nothing was charged',
+  };
 }

@@ -17,15 +17,26 @@ export interface OrderStore {
   find(orderId: string): Promise<Order | undefined>;
   findByRequestId(requestId: string): Promise<Order | undefined>;
   /** A customer's orders, newest first, after the cursor `before` when given. */
-  listByCustomer(customerId: string, limit: number, after?: {createdAt: Date; orderId: string}): Promise<Order[]>;
+  listByCustomer(
+    customerId: string,
+    limit: number,
+    after?: {createdAt: Date; orderId: string},
+  ): Promise<Order[]>;
   /** Orders whose saga looks abandoned, or whose undo steps must be retried. */
   needingRecovery(pendingForMs: number, limit: number): Promise<Order[]>;
   /**
    * Records a refund request id for an order; false when it was recorded before (with
    * `existingRefund` telling its amount).
    */
-  recordRefund(orderId: string, requestId: string, amount: Money, order: Order): Promise<boolean>;
-  existingRefund(requestId: string): Promise<{orderId: string; amount: Money} | undefined>;
+  recordRefund(
+    orderId: string,
+    requestId: string,
+    amount: Money,
+    order: Order,
+  ): Promise<boolean>;
+  existingRefund(
+    requestId: string,
+  ): Promise<{orderId: string; amount: Money} | undefined>;
 }
 
 export interface QuotedLine {
@@ -36,7 +47,10 @@ export interface QuotedLine {
 }
 
 export interface PricingGateway {
-  quote(currencyCode: string, lines: ReadonlyArray<{sku: string; quantity: number}>): Promise<{
+  quote(
+    currencyCode: string,
+    lines: ReadonlyArray<{sku: string; quantity: number}>,
+  ): Promise<{
     quoteId: string;
     lines: QuotedLine[];
     total: Money;
@@ -45,17 +59,29 @@ export interface PricingGateway {
 
 export interface InventoryGateway {
   /** Throws OutOfStock (FAILED_PRECONDITION) or NotFound naming the SKU. */
-  reserve(reservationId: string, orderId: string, lines: readonly OrderLine[]): Promise<void>;
+  reserve(
+    reservationId: string,
+    orderId: string,
+    lines: readonly OrderLine[],
+  ): Promise<void>;
   commit(reservationId: string): Promise<void>;
   /** Idempotent; a reservation that never existed counts as released. */
   release(reservationId: string): Promise<void>;
   /** Puts units back on the shelf (cancellation), once per request id. */
-  restock(requestId: string, sku: string, quantity: number, note: string): Promise<void>;
+  restock(
+    requestId: string,
+    sku: string,
+    quantity: number,
+    note: string,
+  ): Promise<void>;
   /** The reservation's state, or undefined when it was never made. */
-  reservationState(reservationId: string): Promise<'active' | 'committed' | 'released' | 'expired' | undefined>;
+  reservationState(
+    reservationId: string,
+  ): Promise<'active' | 'committed' | 'released' | 'expired' | undefined>;
 }
 
-export type Authorization = {approved: true} | {approved: false; declineCode: string};
+export type Authorization =
+  {approved: true} | {approved: false; declineCode: string};
 
 export type PaymentState =
   | 'authorized'
@@ -66,11 +92,21 @@ export type PaymentState =
   | 'refunded';
 
 export interface PaymentGateway {
-  authorize(paymentId: string, orderId: string, amount: Money, token: string): Promise<Authorization>;
+  authorize(
+    paymentId: string,
+    orderId: string,
+    amount: Money,
+    token: string,
+  ): Promise<Authorization>;
   capture(paymentId: string, amount: Money): Promise<void>;
   /** Idempotent; a payment that was never authorized counts as voided. */
   void(paymentId: string): Promise<void>;
-  refund(paymentId: string, refundId: string, amount: Money, reason: string): Promise<void>;
+  refund(
+    paymentId: string,
+    refundId: string,
+    amount: Money,
+    reason: string,
+  ): Promise<void>;
   /** The payment's state, or undefined when it was never made. */
   state(paymentId: string): Promise<PaymentState | undefined>;
 }

@@ -1,7 +1,10 @@
 /**
  * Order reads.
  */
-import {InvalidArgumentError, NotFoundError} from '../../../common/errors/domain_error.js';
+import {
+  InvalidArgumentError,
+  NotFoundError,
+} from '../../../common/errors/domain_error.js';
 import type {Order} from '../domain/order.js';
 import type {OrderStore} from './ports.js';
 
@@ -15,9 +18,17 @@ export class ReadOrders {
   }
 
   /** A page of a customer's orders, newest first, and the cursor of the next page. */
-  async list(customerId: string, pageSize: number, pageToken: string): Promise<{orders: Order[]; next: string}> {
+  async list(
+    customerId: string,
+    pageSize: number,
+    pageToken: string,
+  ): Promise<{orders: Order[]; next: string}> {
     const limit = pageSize || 50;
-    const orders = await this.store.listByCustomer(customerId, limit + 1, parseCursor(pageToken));
+    const orders = await this.store.listByCustomer(
+      customerId,
+      limit + 1,
+      parseCursor(pageToken),
+    );
     const page = orders.slice(0, limit);
     const last = page[page.length - 1];
     const next = orders.length > limit && last ? makeCursor(last) : '';
@@ -33,7 +44,9 @@ export interface OrderCursor {
 
 function makeCursor(order: Order): string {
   const s = order.snapshot();
-  return Buffer.from(`${s.createdAt.toISOString()}|${s.id}`).toString('base64url');
+  return Buffer.from(`${s.createdAt.toISOString()}|${s.id}`).toString(
+    'base64url',
+  );
 }
 
 function parseCursor(token: string): OrderCursor | undefined {
@@ -41,7 +54,10 @@ function parseCursor(token: string): OrderCursor | undefined {
   const [time, orderId] = Buffer.from(token, 'base64url').toString().split('|');
   const createdAt = new Date(time);
   if (!orderId || Number.isNaN(createdAt.getTime())) {
-    throw new InvalidArgumentError('page_token', 'is not a token from a previous response');
+    throw new InvalidArgumentError(
+      'page_token',
+      'is not a token from a previous response',
+    );
   }
   return {createdAt, orderId};
 }

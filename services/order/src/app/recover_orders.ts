@@ -10,7 +10,12 @@ import {derivedId} from '../../../common/idempotency/derived_id.js';
 import type {Logger} from '../../../common/log/logger.js';
 import type {Order} from '../domain/order.js';
 import {sagaRefundId} from './place_order.js';
-import type {Clock, InventoryGateway, OrderStore, PaymentGateway} from './ports.js';
+import type {
+  Clock,
+  InventoryGateway,
+  OrderStore,
+  PaymentGateway,
+} from './ports.js';
 
 export class RecoverOrders {
   constructor(
@@ -26,7 +31,10 @@ export class RecoverOrders {
   /** One pass; returns how many orders were settled. */
   async execute(limit = 50): Promise<number> {
     let settled = 0;
-    for (const order of await this.store.needingRecovery(this.abandonedAfterMs, limit)) {
+    for (const order of await this.store.needingRecovery(
+      this.abandonedAfterMs,
+      limit,
+    )) {
       try {
         if (order.state === 'pending') await this.settle(order);
         else await this.retryCompensation(order);
@@ -49,11 +57,18 @@ export class RecoverOrders {
       if (stock === 'active') await this.inventory.commit(order.reservationId);
       order.markPaid(now);
       await this.store.save(order);
-      this.log.info('recovered order rolled forward to PAID', {orderId: order.id});
+      this.log.info('recovered order rolled forward to PAID', {
+        orderId: order.id,
+      });
       return;
     }
     await this.undo(order, paid);
-    order.fail('internal', 'the order was interrupted and undone; nothing stays charged', false, now);
+    order.fail(
+      'internal',
+      'the order was interrupted and undone; nothing stays charged',
+      false,
+      now,
+    );
     await this.store.save(order);
     this.log.info('recovered order rolled back to FAILED', {orderId: order.id});
   }
@@ -66,9 +81,17 @@ export class RecoverOrders {
   }
 
   /** Gives the money and the stock back, whatever point the saga reached. */
-  private async undo(order: Order, paid: Awaited<ReturnType<PaymentGateway['state']>>): Promise<void> {
+  private async undo(
+    order: Order,
+    paid: Awaited<ReturnType<PaymentGateway['state']>>,
+  ): Promise<void> {
     if (paid === 'captured') {
-      await this.payment.refund(order.paymentId, sagaRefundId(order.id), order.total, 'order interrupted');
+      await this.payment.refund(
+        order.paymentId,
+        sagaRefundId(order.id),
+        order.total,
+        'order interrupted',
+      );
     } else if (paid === 'authorized') {
       await this.payment.void(order.paymentId);
     }

@@ -7,7 +7,10 @@
 import type {Logger} from '../../../common/log/logger.js';
 
 export class Saga {
-  private readonly compensations: Array<{name: string; run: () => Promise<void>}> = [];
+  private readonly compensations: Array<{
+    name: string;
+    run: () => Promise<void>;
+  }> = [];
 
   constructor(
     private readonly log: Logger,
@@ -29,7 +32,10 @@ export class Saga {
     return allDone;
   }
 
-  private async tryHard(name: string, run: () => Promise<void>): Promise<boolean> {
+  private async tryHard(
+    name: string,
+    run: () => Promise<void>,
+  ): Promise<boolean> {
     for (let attempt = 1; attempt <= this.attempts; attempt++) {
       try {
         await run();
@@ -41,7 +47,9 @@ export class Saga {
           reason: err instanceof Error ? err.message : String(err),
         });
         if (attempt < this.attempts) {
-          await new Promise(resolve => setTimeout(resolve, this.backoffMs * 2 ** (attempt - 1)));
+          await new Promise(resolve =>
+            setTimeout(resolve, this.backoffMs * 2 ** (attempt - 1)),
+          );
         }
       }
     }

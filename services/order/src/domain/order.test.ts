@@ -30,7 +30,14 @@ describe('Order', () => {
     expect(() =>
       Order.place({
         ...placed().snapshot(),
-        lines: [{sku: 'A', quantity: 3, unitPrice: usd('0.10'), lineTotal: usd('0.31')}],
+        lines: [
+          {
+            sku: 'A',
+            quantity: 3,
+            unitPrice: usd('0.10'),
+            lineTotal: usd('0.31'),
+          },
+        ],
       }),
     ).toThrow('lines[0]');
   });
@@ -46,7 +53,12 @@ describe('Order', () => {
 
   it('fails a pending order with its reason', () => {
     const order = placed();
-    order.fail('payment_declined', 'payment declined: card_declined', false, now);
+    order.fail(
+      'payment_declined',
+      'payment declined: card_declined',
+      false,
+      now,
+    );
     expect(order.state).toBe('failed');
     expect(order.failureReason).toBe('payment_declined');
     expect(() => order.cancel(now)).toThrow('is FAILED');
@@ -67,7 +79,9 @@ describe('Order', () => {
       const order = placed();
       order.markPaid(now);
       expect(() => order.refund(usd('40.00'), now)).toThrow('left to refund');
-      expect(() => order.refund(Money.parse('1.00', 'EUR'), now)).toThrow('amount.currency_code');
+      expect(() => order.refund(Money.parse('1.00', 'EUR'), now)).toThrow(
+        'amount.currency_code',
+      );
       expect(() => order.refund(usd('0'), now)).toThrow('greater than zero');
     });
 

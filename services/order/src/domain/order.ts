@@ -6,7 +6,10 @@
  *      │                   │                     │
  *      └──fail──▶ FAILED    └──cancel──▶ CANCELLED ◀──cancel──┘
  */
-import {FailedPreconditionError, InvalidArgumentError} from '../../../common/errors/domain_error.js';
+import {
+  FailedPreconditionError,
+  InvalidArgumentError,
+} from '../../../common/errors/domain_error.js';
 import {Money} from '../../../common/money/money.js';
 
 export type OrderState =
@@ -17,7 +20,8 @@ export type OrderState =
   | 'partially_refunded'
   | 'refunded';
 
-export type FailureReason = 'out_of_stock' | 'payment_declined' | 'payment_error' | 'internal';
+export type FailureReason =
+  'out_of_stock' | 'payment_declined' | 'payment_error' | 'internal';
 
 export type OrderEventType = 'paid' | 'failed' | 'cancelled' | 'refunded';
 
@@ -61,7 +65,10 @@ export interface OrderSnapshot extends OrderInit {
 /** An order transition that its state does not allow. */
 export class IllegalOrderTransitionError extends FailedPreconditionError {
   constructor(orderId: string, state: OrderState, action: string) {
-    super(`order ${orderId} is ${state.toUpperCase()}; it cannot be ${action}`, {orderId, state});
+    super(
+      `order ${orderId} is ${state.toUpperCase()}; it cannot be ${action}`,
+      {orderId, state},
+    );
   }
 }
 
@@ -75,12 +82,16 @@ export class Order {
    * (each line total is checked against unit price × quantity).
    */
   static place(init: OrderInit): Order {
-    if (init.lines.length === 0) throw new InvalidArgumentError('lines', 'must not be empty');
+    if (init.lines.length === 0)
+      throw new InvalidArgumentError('lines', 'must not be empty');
     const currency = init.lines[0].unitPrice.currencyCode;
     let total = Money.zero(currency);
     init.lines.forEach((line, i) => {
       if (!line.unitPrice.times(line.quantity).equals(line.lineTotal)) {
-        throw new InvalidArgumentError(`lines[${i}]`, 'line total is not unit price × quantity');
+        throw new InvalidArgumentError(
+          `lines[${i}]`,
+          'line total is not unit price × quantity',
+        );
       }
       total = total.plus(line.lineTotal);
     });
@@ -170,9 +181,19 @@ export class Order {
    * Ends the saga unsuccessfully. `compensationPending` says an undo step (void, refund,
    * release) still has to be retried; the order is FAILED either way.
    */
-  fail(reason: FailureReason, message: string, compensationPending: boolean, now: Date): void {
+  fail(
+    reason: FailureReason,
+    message: string,
+    compensationPending: boolean,
+    now: Date,
+  ): void {
     this.require(['pending'], 'failed');
-    this.s = {...this.s, failureReason: reason, failureMessage: message, compensationPending};
+    this.s = {
+      ...this.s,
+      failureReason: reason,
+      failureMessage: message,
+      compensationPending,
+    };
     this.change('failed', now);
     this.record('failed', now);
   }
@@ -195,7 +216,10 @@ export class Order {
   refund(amount: Money, now: Date): void {
     this.require(['paid', 'partially_refunded'], 'refunded');
     if (amount.currencyCode !== this.currencyCode) {
-      throw new InvalidArgumentError('amount.currency_code', `the order is in ${this.currencyCode}`);
+      throw new InvalidArgumentError(
+        'amount.currency_code',
+        `the order is in ${this.currencyCode}`,
+      );
     }
     if (amount.isNegative() || amount.isZero()) {
       throw new InvalidArgumentError('amount', 'must be greater than zero');
@@ -208,7 +232,10 @@ export class Order {
     }
     const refunded = this.s.refunded.plus(amount);
     this.s = {...this.s, refunded};
-    this.change(refunded.equals(this.s.total) ? 'refunded' : 'partially_refunded', now);
+    this.change(
+      refunded.equals(this.s.total) ? 'refunded' : 'partially_refunded',
+      now,
+    );
     this.record('refunded', now);
   }
 

@@ -7,7 +7,12 @@ import type {Database, Sql} from '../../../common/db/database.js';
 import type {OutgoingEvent} from '../../../common/messaging/event_bus.js';
 import {Money} from '../../../common/money/money.js';
 import {appendToOutbox} from '../../../common/outbox/outbox.js';
-import {Order, type FailureReason, type OrderEvent, type OrderState} from '../domain/order.js';
+import {
+  Order,
+  type FailureReason,
+  type OrderEvent,
+  type OrderState,
+} from '../domain/order.js';
 import type {OrderStore} from '../app/ports.js';
 
 interface OrderRow {
@@ -18,7 +23,12 @@ interface OrderRow {
   currency_code: string;
   total: string;
   refunded: string;
-  lines: Array<{sku: string; quantity: number; unit_price: string; line_total: string}>;
+  lines: Array<{
+    sku: string;
+    quantity: number;
+    unit_price: string;
+    line_total: string;
+  }>;
   quote_id: string;
   payment_id: string;
   reservation_id: string;
@@ -59,7 +69,10 @@ function toOrder(row: OrderRow): Order {
   });
 }
 
-export type OrderEventEncoder = (order: Order, event: OrderEvent) => OutgoingEvent;
+export type OrderEventEncoder = (
+  order: Order,
+  event: OrderEvent,
+) => OutgoingEvent;
 
 export class PgOrderStore implements OrderStore {
   constructor(
@@ -107,32 +120,57 @@ export class PgOrderStore implements OrderStore {
     return saved.ok;
   }
 
-  private async saveIn(sql: Sql, order: Order): Promise<{ok: boolean; events: boolean}> {
+  private async saveIn(
+    sql: Sql,
+    order: Order,
+  ): Promise<{ok: boolean; events: boolean}> {
     const s = order.snapshot();
     const n = await sql.execute(
       `update customer_order set state = $3, refunded = $4, failure_reason = $5, failure_message = $6,
          compensation_pending = $7, updated_at = $8, version = version + 1
         where order_id = $1 and version = $2`,
-      [s.id, s.version, s.state, s.refunded.toString(), s.failureReason ?? null, s.failureMessage, s.compensationPending, s.updatedAt],
+      [
+        s.id,
+        s.version,
+        s.state,
+        s.refunded.toString(),
+        s.failureReason ?? null,
+        s.failureMessage,
+        s.compensationPending,
+        s.updatedAt,
+      ],
     );
     if (n === 0) return {ok: false, events: false};
     order.confirmSaved();
     const events = order.pullEvents();
-    await appendToOutbox(sql, events.map(e => this.encode(order, e)));
+    await appendToOutbox(
+      sql,
+      events.map(e => this.encode(order, e)),
+    );
     return {ok: true, events: events.length > 0};
   }
 
   async find(orderId: string): Promise<Order | undefined> {
-    const [row] = await this.db.query<OrderRow>('select * from customer_order where order_id = $1', [orderId]);
+    const [row] = await this.db.query<OrderRow>(
+      'select * from customer_order where order_id = $1',
+      [orderId],
+    );
     return row && toOrder(row);
   }
 
   async findByRequestId(requestId: string): Promise<Order | undefined> {
-    const [row] = await this.db.query<OrderRow>('select * from customer_order where request_id = $1', [requestId]);
+    const [row] = await this.db.query<OrderRow>(
+      'select * from customer_order where request_id = $1',
+      [requestId],
+    );
     return row && toOrder(row);
   }
 
-  async listByCustomer(customerId: string, limit: number, after?: {createdAt: Date; orderId: string}) {
+  async listByCustomer(
+    customerId: string,
+    limit: number,
+    after?: {createdAt: Date; orderId: string},
+  ) {
     const rows = await this.db.query<OrderRow>(
       `select * from customer_order where customer_id = $1
           and ($2::timestamptz is null or (created_at, order_id) < ($2::timestamptz, $3::uuid))
@@ -153,7 +191,12 @@ export class PgOrderStore implements OrderStore {
     return rows.map(toOrder);
   }
 
-  async recordRefund(orderId: string, requestId: string, amount: Money, order: Order): Promise<boolean> {
+  async recordRefund(
+    orderId: string,
+    requestId: string,
+    amount: Money,
+    order: Order,
+  ): Promise<boolean> {
     const result = await this.db.tx(async sql => {
       const n = await sql.execute(
         'insert into order_refund (request_id, order_id, amount) values ($1, $2, $3) on conflict do nothing',
@@ -161,19 +204,31 @@ export class PgOrderStore implements OrderStore {
       );
       if (n === 0) return {ok: false, events: false};
       const saved = await this.saveIn(sql, order);
-      if (!saved.ok) throw new Error(`order ${orderId} changed during the refund; retry`);
+      if (!saved.ok)
+        throw new Error(`order ${orderId} changed during the refund; retry`);
       return saved;
     });
     if (result.events) this.afterCommit();
     return result.ok;
   }
 
-  async existingRefund(requestId: string): Promise<{orderId: string; amount: Money} | undefined> {
-    const [row] = await this.db.query<{order_id: string; amount: string; currency_code: string}>(
+  async existingRefund(
+    requestId: string,
+  ): Promise<{orderId: string; amount: Money} | undefined> {
+    const [row] = await this.db.query<{
+      order_id: string;
+      amount: string;
+      currency_code: string;
+    }>(
       `select r.order_id, r.amount, o.currency_code from order_refund r
          join customer_order o using (order_id) where r.request_id = $1`,
       [requestId],
     );
-    return row && {orderId: row.order_id, amount: Money.of(row.amount, row.currency_code)};
+    return (
+      row && {
+        orderId: row.order_id,
+        amount: Money.of(row.amount, row.currency_code),
+      }
+    );
   }
 }

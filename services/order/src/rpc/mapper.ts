@@ -6,7 +6,13 @@ import {timestampFromDate} from '@bufbuild/protobuf/wkt';
 import * as orderv1 from '../../../../gen/agora/order/v1/order_pb.js';
 import type {OutgoingEvent} from '../../../common/messaging/event_bus.js';
 import {moneyToProto} from '../../../common/money/money_proto.js';
-import type {FailureReason, Order, OrderEvent, OrderEventType, OrderState} from '../domain/order.js';
+import type {
+  FailureReason,
+  Order,
+  OrderEvent,
+  OrderEventType,
+  OrderState,
+} from '../domain/order.js';
 
 const STATES: Record<OrderState, orderv1.OrderState> = {
   pending: orderv1.OrderState.PENDING,
@@ -49,7 +55,9 @@ export function orderToProto(order: Order): orderv1.Order {
     quoteId: s.quoteId,
     paymentId: s.paymentId,
     reservationId: s.reservationId,
-    failureReason: s.failureReason ? REASONS[s.failureReason] : orderv1.FailureReason.UNSPECIFIED,
+    failureReason: s.failureReason
+      ? REASONS[s.failureReason]
+      : orderv1.FailureReason.UNSPECIFIED,
     failureMessage: s.failureMessage,
     createTime: timestampFromDate(s.createdAt),
     updateTime: timestampFromDate(s.updatedAt),

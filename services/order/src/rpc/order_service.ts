@@ -20,7 +20,9 @@ export interface OrderUseCases {
   events: Hub<Uint8Array>;
 }
 
-export function createOrderService(uc: OrderUseCases): ServiceImpl<typeof OrderService> {
+export function createOrderService(
+  uc: OrderUseCases,
+): ServiceImpl<typeof OrderService> {
   return {
     async createOrder(req) {
       const order = await uc.place.execute({
@@ -38,24 +40,41 @@ export function createOrderService(uc: OrderUseCases): ServiceImpl<typeof OrderS
     },
 
     async listOrders(req) {
-      const page = await uc.read.list(req.customerId, req.pageSize, req.pageToken);
+      const page = await uc.read.list(
+        req.customerId,
+        req.pageSize,
+        req.pageToken,
+      );
       return {orders: page.orders.map(orderToProto), nextPageToken: page.next};
     },
 
     async cancelOrder(req) {
-      return {order: orderToProto(await uc.afterSale.cancel(req.orderId, req.reason))};
+      return {
+        order: orderToProto(await uc.afterSale.cancel(req.orderId, req.reason)),
+      };
     },
 
     async refundOrder(req) {
-      const amount = req.amount ? moneyFromProto(req.amount, 'amount') : undefined;
-      const order = await uc.afterSale.refund(req.orderId, req.requestId, amount, req.reason);
+      const amount = req.amount
+        ? moneyFromProto(req.amount, 'amount')
+        : undefined;
+      const order = await uc.afterSale.refund(
+        req.orderId,
+        req.requestId,
+        amount,
+        req.reason,
+      );
       return {order: orderToProto(order)};
     },
 
     async *watchOrderEvents(req, ctx: HandlerContext) {
-      for await (const body of streamOf<Uint8Array>(push => uc.events.subscribe(push), ctx.signal)) {
+      for await (const body of streamOf<Uint8Array>(
+        push => uc.events.subscribe(push),
+        ctx.signal,
+      )) {
         const event = fromBinary(orderv1.OrderEventSchema, body);
-        if (!req.customerId || event.order?.customerId === req.customerId) yield {event};
+        if (!req.customerId || event.order?.customerId === req.customerId)
+          yield {event};
       }
     },
   };

@@ -4,7 +4,12 @@
  */
 import {randomUUID} from 'node:crypto';
 import {NotFoundError} from '../../../common/errors/domain_error.js';
-import {checkRule, sortRules, type PriceRule, type RuleCondition} from '../domain/price_rule.js';
+import {
+  checkRule,
+  sortRules,
+  type PriceRule,
+  type RuleCondition,
+} from '../domain/price_rule.js';
 import type {Clock, PricingStore} from './ports.js';
 import type {Reprice} from './reprice.js';
 

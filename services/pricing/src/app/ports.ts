@@ -21,11 +21,19 @@ export interface PriceChange {
 export interface PricingStore {
   tx<T>(work: (tx: PricingTx) => Promise<T>): Promise<T>;
   /** Prices of SKUs in one currency, keyed by SKU (missing SKUs are absent). */
-  pricesIn(currencyCode: string, skus: readonly string[]): Promise<Map<string, Price>>;
+  pricesIn(
+    currencyCode: string,
+    skus: readonly string[],
+  ): Promise<Map<string, Price>>;
   /** SKUs that have a price in any currency. */
   pricedSkus(): Promise<string[]>;
   rules(): Promise<PriceRule[]>;
-  history(sku: string, currencyCode: string, limit: number, beforeId?: string): Promise<Array<PriceChange & {id: string}>>;
+  history(
+    sku: string,
+    currencyCode: string,
+    limit: number,
+    beforeId?: string,
+  ): Promise<Array<PriceChange & {id: string}>>;
   /** Units of `sku` sold since `since`. */
   unitsSold(sku: string, since: Date): Promise<number>;
 }
@@ -39,13 +47,21 @@ export interface PricingTx {
    * Stores a new effective price if it differs from the stored one; false when another
    * replica already stored the same.
    */
-  updateEffective(sku: string, effective: Money, appliedRuleIds: readonly string[]): Promise<boolean>;
+  updateEffective(
+    sku: string,
+    effective: Money,
+    appliedRuleIds: readonly string[],
+  ): Promise<boolean>;
   /** Appends to the price history and queues the change event (outbox). */
   recordChange(change: PriceChange): Promise<void>;
   insertRule(rule: PriceRule): Promise<void>;
   deleteRule(id: string): Promise<boolean>;
   /** Records units sold for an order once (redelivered events are ignored). */
-  recordSale(orderId: string, lines: ReadonlyArray<{sku: string; quantity: number}>, soldAt: Date): Promise<boolean>;
+  recordSale(
+    orderId: string,
+    lines: ReadonlyArray<{sku: string; quantity: number}>,
+    soldAt: Date,
+  ): Promise<boolean>;
 }
 
 /** Live stock, as mirrored by Inventory to Redis. */

@@ -16,7 +16,10 @@ export class QuotePrices {
   ) {}
 
   /** Current prices in request order; NOT_FOUND names the first SKU without one. */
-  async prices(skus: readonly string[], currencyCode: string): Promise<Price[]> {
+  async prices(
+    skus: readonly string[],
+    currencyCode: string,
+  ): Promise<Price[]> {
     checkCurrency(currencyCode);
     const found = await this.store.pricesIn(currencyCode, skus);
     return skus.map(sku => {
@@ -36,12 +39,22 @@ export class QuotePrices {
       currencyCode,
       lines.map(l => l.sku),
     );
-    return priceBasket(randomUUID(), currencyCode, lines, prices, this.clock.now(), this.quoteValidForMs);
+    return priceBasket(
+      randomUUID(),
+      currencyCode,
+      lines,
+      prices,
+      this.clock.now(),
+      this.quoteValidForMs,
+    );
   }
 }
 
 function checkCurrency(code: string): void {
   if (!isCurrencyCode(code)) {
-    throw new InvalidArgumentError('currency_code', `"${code}" is not an ISO 4217 currency code`);
+    throw new InvalidArgumentError(
+      'currency_code',
+      `"${code}" is not an ISO 4217 currency code`,
+    );
   }
 }

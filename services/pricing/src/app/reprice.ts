@@ -5,7 +5,13 @@
  */
 import {effectivePrice, type Price} from '../domain/price.js';
 import type {MarketSignals, PriceRule} from '../domain/price_rule.js';
-import type {ChangeCause, Clock, PricingStore, PricingTx, StockSignals} from './ports.js';
+import type {
+  ChangeCause,
+  Clock,
+  PricingStore,
+  PricingTx,
+  StockSignals,
+} from './ports.js';
 
 export class Reprice {
   constructor(
@@ -15,31 +21,57 @@ export class Reprice {
   ) {}
 
   /** Signals for one SKU; demand is read lazily, per window a rule asks for. */
-  async signalsFor(sku: string, rules: readonly PriceRule[]): Promise<MarketSignals> {
+  async signalsFor(
+    sku: string,
+    rules: readonly PriceRule[],
+  ): Promise<MarketSignals> {
     const now = this.clock.now();
-    const needsStock = rules.some(r => r.condition.kind === 'stock_at_or_below');
+    const needsStock = rules.some(
+      r => r.condition.kind === 'stock_at_or_below',
+    );
     const available = needsStock ? await this.stock.available(sku) : undefined;
     const demand = new Map<number, number>();
     for (const r of rules) {
-      if (r.condition.kind === 'demand_at_or_above' && !demand.has(r.condition.windowMs)) {
+      if (
+        r.condition.kind === 'demand_at_or_above' &&
+        !demand.has(r.condition.windowMs)
+      ) {
         const since = new Date(now.getTime() - r.condition.windowMs);
-        demand.set(r.condition.windowMs, await this.store.unitsSold(sku, since));
+        demand.set(
+          r.condition.windowMs,
+          await this.store.unitsSold(sku, since),
+        );
       }
     }
     return {available, unitsSold: windowMs => demand.get(windowMs) ?? 0};
   }
 
   /** Reprices every currency of each SKU; returns how many prices changed. */
-  async execute(skus: readonly string[], cause: ChangeCause = 'rule'): Promise<number> {
+  async execute(
+    skus: readonly string[],
+    cause: ChangeCause = 'rule',
+  ): Promise<number> {
     const rules = await this.store.rules();
     let changed = 0;
     for (const sku of skus) {
-      const relevant = rules.filter(r => r.enabled && (r.sku === undefined || r.sku === sku));
+      const relevant = rules.filter(
+        r => r.enabled && (r.sku === undefined || r.sku === sku),
+      );
       const signals = await this.signalsFor(sku, relevant);
       changed += await this.store.tx(async tx => {
         let n = 0;
         for (const price of await tx.lockPrices(sku)) {
-          if (await applyRules(tx, price, relevant, signals, cause, this.clock.now())) n++;
+          if (
+            await applyRules(
+              tx,
+              price,
+              relevant,
+              signals,
+              cause,
+              this.clock.now(),
+            )
+          )
+            n++;
         }
         return n;
       });
@@ -57,7 +89,12 @@ export async function applyRules(
   cause: ChangeCause,
   now: Date,
 ): Promise<boolean> {
-  const {price: next, applied} = effectivePrice(price.base, price.sku, rules, signals);
+  const {price: next, applied} = effectivePrice(
+    price.base,
+    price.sku,
+    rules,
+    signals,
+  );
   const sameRules =
     applied.length === price.appliedRuleIds.length &&
     applied.every((id, i) => id === price.appliedRuleIds[i]);

@@ -25,9 +25,21 @@ export class SetBasePrice {
       const existing = (await tx.lockPrices(sku)).find(
         p => p.base.currencyCode === base.currencyCode,
       );
-      const {price: effective, applied} = effectivePrice(base, sku, rules, signals);
-      const price: Price = {sku, base, effective, appliedRuleIds: applied, updatedAt: now};
-      if (existing?.base.equals(base) && existing.effective.equals(effective)) return existing;
+      const {price: effective, applied} = effectivePrice(
+        base,
+        sku,
+        rules,
+        signals,
+      );
+      const price: Price = {
+        sku,
+        base,
+        effective,
+        appliedRuleIds: applied,
+        updatedAt: now,
+      };
+      if (existing?.base.equals(base) && existing.effective.equals(effective))
+        return existing;
       await tx.upsertPrice(price);
       if (!existing?.effective.equals(effective)) {
         await tx.recordChange({

@@ -3,7 +3,12 @@
  * of it.
  */
 import {Money} from '../../../common/money/money.js';
-import {ruleHolds, sortRules, type MarketSignals, type PriceRule} from './price_rule.js';
+import {
+  ruleHolds,
+  sortRules,
+  type MarketSignals,
+  type PriceRule,
+} from './price_rule.js';
 
 export interface Price {
   readonly sku: string;
@@ -32,10 +37,7 @@ export function effectivePrice(
     price = price.adjustByPercent(rule.adjustmentPercent);
     applied.push(rule.id);
   }
-  const minimum = Money.of(
-    `1e-${base.currency.exponent}`,
-    base.currencyCode,
-  );
+  const minimum = Money.of(`1e-${base.currency.exponent}`, base.currencyCode);
   if (price.compare(minimum) < 0) price = minimum;
   return {price, applied};
 }

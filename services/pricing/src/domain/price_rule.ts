@@ -37,7 +37,10 @@ export const MAX_ADJUSTMENT = new Dec(500);
 const MAX_WINDOW_MS = 30 * 24 * 3600 * 1000;
 
 /** Checks a new rule's numbers; throws INVALID_ARGUMENT naming the field. */
-export function checkRule(condition: RuleCondition, adjustmentPercent: string): Decimal {
+export function checkRule(
+  condition: RuleCondition,
+  adjustmentPercent: string,
+): Decimal {
   const pct = new Dec(adjustmentPercent);
   if (pct.isZero() || pct.lt(MIN_ADJUSTMENT) || pct.gt(MAX_ADJUSTMENT)) {
     throw new InvalidArgumentError(
@@ -47,22 +50,36 @@ export function checkRule(condition: RuleCondition, adjustmentPercent: string): 
   }
   if (condition.kind === 'stock_at_or_below') {
     if (!Number.isInteger(condition.threshold) || condition.threshold < 0) {
-      throw new InvalidArgumentError('stock_at_or_below.threshold', 'must be 0 or more');
+      throw new InvalidArgumentError(
+        'stock_at_or_below.threshold',
+        'must be 0 or more',
+      );
     }
   } else {
     if (!Number.isInteger(condition.units) || condition.units < 1) {
-      throw new InvalidArgumentError('demand_at_or_above.units', 'must be 1 or more');
+      throw new InvalidArgumentError(
+        'demand_at_or_above.units',
+        'must be 1 or more',
+      );
     }
     if (condition.windowMs < 1000 || condition.windowMs > MAX_WINDOW_MS) {
-      throw new InvalidArgumentError('demand_at_or_above.window', 'must be between 1s and 30 days');
+      throw new InvalidArgumentError(
+        'demand_at_or_above.window',
+        'must be between 1s and 30 days',
+      );
     }
   }
   return pct;
 }
 
 /** Whether a rule applies to a SKU right now. */
-export function ruleHolds(rule: PriceRule, sku: string, signals: MarketSignals): boolean {
-  if (!rule.enabled || (rule.sku !== undefined && rule.sku !== sku)) return false;
+export function ruleHolds(
+  rule: PriceRule,
+  sku: string,
+  signals: MarketSignals,
+): boolean {
+  if (!rule.enabled || (rule.sku !== undefined && rule.sku !== sku))
+    return false;
   const c = rule.condition;
   if (c.kind === 'stock_at_or_below') {
     return signals.available !== undefined && signals.available <= c.threshold;

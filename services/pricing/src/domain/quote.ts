@@ -26,7 +26,11 @@ export interface Quote {
 /** The SKU has no price in the currency. */
 export class NoPriceError extends NotFoundError {
   constructor(sku: string, currencyCode: string) {
-    super('price', `${sku}/${currencyCode}`, `SKU ${sku} has no ${currencyCode} price`);
+    super(
+      'price',
+      `${sku}/${currencyCode}`,
+      `SKU ${sku} has no ${currencyCode} price`,
+    );
   }
 }
 

@@ -7,7 +7,12 @@ import {Dec, Money} from '../../../common/money/money.js';
 import {appendToOutbox} from '../../../common/outbox/outbox.js';
 import type {Price} from '../domain/price.js';
 import type {PriceRule} from '../domain/price_rule.js';
-import type {ChangeCause, PriceChange, PricingStore, PricingTx} from '../app/ports.js';
+import type {
+  ChangeCause,
+  PriceChange,
+  PricingStore,
+  PricingTx,
+} from '../app/ports.js';
 
 interface PriceRow {
   sku: string;
@@ -61,7 +66,11 @@ function toRule(row: RuleRow): PriceRule {
     condition:
       row.kind === 'stock_at_or_below'
         ? {kind: row.kind, threshold: row.stock_threshold ?? 0}
-        : {kind: row.kind, units: row.demand_units ?? 0, windowMs: Number(row.demand_window_ms)},
+        : {
+            kind: row.kind,
+            units: row.demand_units ?? 0,
+            windowMs: Number(row.demand_window_ms),
+          },
     adjustmentPercent: new Dec(row.adjustment_percent),
     priority: row.priority,
     enabled: row.enabled,
@@ -74,7 +83,10 @@ function toChange(row: ChangeRow): PriceChange & {id: string} {
     id: row.change_id,
     sku: row.sku,
     currencyCode: row.currency_code,
-    oldPrice: row.old_amount === null ? undefined : Money.of(row.old_amount, row.currency_code),
+    oldPrice:
+      row.old_amount === null
+        ? undefined
+        : Money.of(row.old_amount, row.currency_code),
     newPrice: Money.of(row.new_amount, row.currency_code),
     cause: row.cause,
     ruleIds: row.rule_ids,
@@ -104,11 +116,22 @@ class PgPricingTx implements PricingTx {
        on conflict (sku, currency_code) do update set base_amount = excluded.base_amount,
          effective_amount = excluded.effective_amount, applied_rule_ids = excluded.applied_rule_ids,
          updated_at = excluded.updated_at`,
-      [p.sku, p.base.currencyCode, p.base.toString(), p.effective.toString(), p.appliedRuleIds, p.updatedAt],
+      [
+        p.sku,
+        p.base.currencyCode,
+        p.base.toString(),
+        p.effective.toString(),
+        p.appliedRuleIds,
+        p.updatedAt,
+      ],
     );
   }
 
-  async updateEffective(sku: string, effective: Money, applied: readonly string[]): Promise<boolean> {
+  async updateEffective(
+    sku: string,
+    effective: Money,
+    applied: readonly string[],
+  ): Promise<boolean> {
     const n = await this.sql.execute(
       `update price set effective_amount = $3, applied_rule_ids = $4
         where sku = $1 and currency_code = $2
@@ -122,7 +145,15 @@ class PgPricingTx implements PricingTx {
     await this.sql.execute(
       `insert into price_change (sku, currency_code, old_amount, new_amount, cause, rule_ids, changed_at)
        values ($1, $2, $3, $4, $5, $6, $7)`,
-      [c.sku, c.currencyCode, c.oldPrice?.toString() ?? null, c.newPrice.toString(), c.cause, c.ruleIds, c.changedAt],
+      [
+        c.sku,
+        c.currencyCode,
+        c.oldPrice?.toString() ?? null,
+        c.newPrice.toString(),
+        c.cause,
+        c.ruleIds,
+        c.changedAt,
+      ],
     );
     await appendToOutbox(this.sql, [this.changeEvent(c)]);
     this.onEvent();
@@ -151,7 +182,11 @@ class PgPricingTx implements PricingTx {
   }
 
   async deleteRule(id: string): Promise<boolean> {
-    return (await this.sql.execute('delete from price_rule where rule_id = $1', [id])) > 0;
+    return (
+      (await this.sql.execute('delete from price_rule where rule_id = $1', [
+        id,
+      ])) > 0
+    );
   }
 
   async recordSale(
@@ -178,12 +213,17 @@ export class PgPricingStore implements PricingStore {
 
   async tx<T>(work: (tx: PricingTx) => Promise<T>): Promise<T> {
     let events = false;
-    const result = await this.db.tx(sql => work(new PgPricingTx(sql, this.changeEvent, () => (events = true))));
+    const result = await this.db.tx(sql =>
+      work(new PgPricingTx(sql, this.changeEvent, () => (events = true))),
+    );
     if (events) this.afterCommit();
     return result;
   }
 
-  async pricesIn(currencyCode: string, skus: readonly string[]): Promise<Map<string, Price>> {
+  async pricesIn(
+    currencyCode: string,
+    skus: readonly string[],
+  ): Promise<Map<string, Price>> {
     const rows = await this.db.query<PriceRow>(
       'select * from price where currency_code = $1 and sku = any($2::text[])',
       [currencyCode, skus],
@@ -192,15 +232,24 @@ export class PgPricingStore implements PricingStore {
   }
 
   async pricedSkus(): Promise<string[]> {
-    const rows = await this.db.query<{sku: string}>('select distinct sku from price');
+    const rows = await this.db.query<{sku: string}>(
+      'select distinct sku from price',
+    );
     return rows.map(r => r.sku);
   }
 
   async rules(): Promise<PriceRule[]> {
-    return (await this.db.query<RuleRow>('select * from price_rule')).map(toRule);
+    return (await this.db.query<RuleRow>('select * from price_rule')).map(
+      toRule,
+    );
   }
 
-  async history(sku: string, currencyCode: string, limit: number, beforeId?: string) {
+  async history(
+    sku: string,
+    currencyCode: string,
+    limit: number,
+    beforeId?: string,
+  ) {
     const rows = await this.db.query<ChangeRow>(
       `select * from price_change where sku = $1 and currency_code = $2
           and ($3::bigint is null or change_id < $3::bigint)

@@ -4,7 +4,10 @@
  */
 import type {Redis} from 'ioredis';
 import type {Logger} from '../../../common/log/logger.js';
-import {stockChangesChannel, stockKey} from '../../../common/redis/stock_keys.js';
+import {
+  stockChangesChannel,
+  stockKey,
+} from '../../../common/redis/stock_keys.js';
 import type {StockSignals} from '../app/ports.js';
 
 export class RedisStockSignals implements StockSignals {
@@ -19,7 +22,10 @@ export class RedisStockSignals implements StockSignals {
 
   async available(sku: string): Promise<number | undefined> {
     try {
-      const value = await this.redis.hget(stockKey(this.namespace, sku), 'available');
+      const value = await this.redis.hget(
+        stockKey(this.namespace, sku),
+        'available',
+      );
       return value === null ? undefined : Number(value);
     } catch {
       // Redis down: stock rules do not hold, prices fall back to what other rules make.
@@ -60,8 +66,12 @@ export class RedisStockSignals implements StockSignals {
       this.pending.add((JSON.parse(message) as {sku: string}).sku);
       schedule();
     });
-    subscriber.on('ready', () => void subscriber.subscribe(channel).catch(() => undefined));
-    if (subscriber.status === 'ready') await subscriber.subscribe(channel).catch(() => undefined);
+    subscriber.on(
+      'ready',
+      () => void subscriber.subscribe(channel).catch(() => undefined),
+    );
+    if (subscriber.status === 'ready')
+      await subscriber.subscribe(channel).catch(() => undefined);
   }
 
   stop(): void {

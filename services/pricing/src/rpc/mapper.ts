@@ -41,14 +41,19 @@ export function quoteToProto(q: Quote): pricingv1.Quote {
 }
 
 export function conditionFromProto(
-  condition: pricingv1.PriceRule['condition'] | {case: undefined; value?: undefined},
+  condition:
+    pricingv1.PriceRule['condition'] | {case: undefined; value?: undefined},
 ): RuleCondition {
   switch (condition.case) {
     case 'stockAtOrBelow':
       return {kind: 'stock_at_or_below', threshold: condition.value.threshold};
     case 'demandAtOrAbove': {
       const w = condition.value.window;
-      if (!w) throw new InvalidArgumentError('demand_at_or_above.window', 'is required');
+      if (!w)
+        throw new InvalidArgumentError(
+          'demand_at_or_above.window',
+          'is required',
+        );
       return {
         kind: 'demand_at_or_above',
         units: condition.value.units,
@@ -56,7 +61,10 @@ export function conditionFromProto(
       };
     }
     default:
-      throw new InvalidArgumentError('condition', 'one of stock_at_or_below or demand_at_or_above is required');
+      throw new InvalidArgumentError(
+        'condition',
+        'one of stock_at_or_below or demand_at_or_above is required',
+      );
   }
 }
 
@@ -73,7 +81,10 @@ export function ruleToProto(r: PriceRule): pricingv1.PriceRule {
             case: 'demandAtOrAbove',
             value: {
               units: c.units,
-              window: {seconds: BigInt(Math.floor(c.windowMs / 1000)), nanos: (c.windowMs % 1000) * 1e6},
+              window: {
+                seconds: BigInt(Math.floor(c.windowMs / 1000)),
+                nanos: (c.windowMs % 1000) * 1e6,
+              },
             },
           },
     adjustmentPercent: r.adjustmentPercent.toFixed(),

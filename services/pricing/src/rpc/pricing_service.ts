@@ -12,7 +12,13 @@ import type {ManageRules} from '../app/manage_rules.js';
 import type {PricingStore} from '../app/ports.js';
 import type {QuotePrices} from '../app/quote_prices.js';
 import type {SetBasePrice} from '../app/set_base_price.js';
-import {changeToProto, conditionFromProto, priceToProto, quoteToProto, ruleToProto} from './mapper.js';
+import {
+  changeToProto,
+  conditionFromProto,
+  priceToProto,
+  quoteToProto,
+  ruleToProto,
+} from './mapper.js';
 
 export interface PricingUseCases {
   setBasePrice: SetBasePrice;
@@ -23,15 +29,24 @@ export interface PricingUseCases {
   priceChanges: Hub<Uint8Array>;
 }
 
-export function createPricingService(uc: PricingUseCases): ServiceImpl<typeof PricingService> {
+export function createPricingService(
+  uc: PricingUseCases,
+): ServiceImpl<typeof PricingService> {
   return {
     async setBasePrice(req) {
-      const price = await uc.setBasePrice.execute(req.sku, moneyFromProto(req.price, 'price'));
+      const price = await uc.setBasePrice.execute(
+        req.sku,
+        moneyFromProto(req.price, 'price'),
+      );
       return {price: priceToProto(price)};
     },
 
     async getPrices(req) {
-      return {prices: (await uc.quotes.prices(req.skus, req.currencyCode)).map(priceToProto)};
+      return {
+        prices: (await uc.quotes.prices(req.skus, req.currencyCode)).map(
+          priceToProto,
+        ),
+      };
     },
 
     async createQuote(req) {
@@ -65,7 +80,10 @@ export function createPricingService(uc: PricingUseCases): ServiceImpl<typeof Pr
 
     async *watchPrices(req, ctx: HandlerContext) {
       const skus = req.skus.length > 0 ? new Set(req.skus) : undefined;
-      for await (const body of streamOf<Uint8Array>(push => uc.priceChanges.subscribe(push), ctx.signal)) {
+      for await (const body of streamOf<Uint8Array>(
+        push => uc.priceChanges.subscribe(push),
+        ctx.signal,
+      )) {
         const change = fromBinary(pricingv1.PriceChangeSchema, body);
         if (!skus || skus.has(change.sku)) yield {change};
       }
@@ -73,10 +91,18 @@ export function createPricingService(uc: PricingUseCases): ServiceImpl<typeof Pr
 
     async listPriceHistory(req) {
       if (req.pageToken && !/^\d{1,18}$/.test(req.pageToken)) {
-        throw new InvalidArgumentError('page_token', 'is not a token from a previous response');
+        throw new InvalidArgumentError(
+          'page_token',
+          'is not a token from a previous response',
+        );
       }
       const limit = req.pageSize || 50;
-      const changes = await uc.store.history(req.sku, req.currencyCode, limit + 1, req.pageToken || undefined);
+      const changes = await uc.store.history(
+        req.sku,
+        req.currencyCode,
+        limit + 1,
+        req.pageToken || undefined,
+      );
       const page = changes.slice(0, limit);
       return {
         changes: page.map(changeToProto),

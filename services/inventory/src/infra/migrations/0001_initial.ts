@@ -33,7 +33,7 @@ export class Migration0001Initial extends Migration {
       )`);
     // The expiry sweeper only ever looks at active reservations.
     this.addSql(
-      `create index reservation_active_expiry on reservation (expires_at) where state = 'active'`,
+      "create index reservation_active_expiry on reservation (expires_at) where state = 'active'",
     );
     this.addSql(`
       create table reservation_line (
@@ -66,10 +66,12 @@ export class Migration0001Initial extends Migration {
       )`);
     // At most one open alert per SKU and warehouse.
     this.addSql(
-      `create unique index low_stock_alert_open on low_stock_alert (sku, warehouse_id) where cleared_at is null`,
+      'create unique index low_stock_alert_open on low_stock_alert (sku, warehouse_id) where cleared_at is null',
     );
     this.addSql(OUTBOX_TABLE_SQL);
   }
 }
 
-export const INVENTORY_MIGRATIONS = [{name: '0001_initial', class: Migration0001Initial}];
+export const INVENTORY_MIGRATIONS = [
+  {name: '0001_initial', class: Migration0001Initial},
+];

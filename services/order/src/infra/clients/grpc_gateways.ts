@@ -9,7 +9,10 @@ import * as paymentv1 from '../../../../../gen/agora/payment/v1/payment_pb.js';
 import type {PaymentService} from '../../../../../gen/agora/payment/v1/payment_service_pb.js';
 import type {PricingService} from '../../../../../gen/agora/pricing/v1/pricing_service_pb.js';
 import type {Money} from '../../../../common/money/money.js';
-import {moneyFromProto, moneyToProto} from '../../../../common/money/money_proto.js';
+import {
+  moneyFromProto,
+  moneyToProto,
+} from '../../../../common/money/money_proto.js';
 import {callPeer, isKind} from '../../../../common/rpc/remote_error.js';
 import {StockShortageError} from '../../domain/errors.js';
 import type {OrderLine} from '../../domain/order.js';
@@ -25,9 +28,15 @@ import type {
 export class GrpcPricingGateway implements PricingGateway {
   constructor(private readonly client: Client<typeof PricingService>) {}
 
-  async quote(currencyCode: string, lines: ReadonlyArray<{sku: string; quantity: number}>) {
+  async quote(
+    currencyCode: string,
+    lines: ReadonlyArray<{sku: string; quantity: number}>,
+  ) {
     const res = await callPeer('pricing', () =>
-      this.client.createQuote({currencyCode, lines: lines.map(l => ({sku: l.sku, quantity: l.quantity}))}),
+      this.client.createQuote({
+        currencyCode,
+        lines: lines.map(l => ({sku: l.sku, quantity: l.quantity})),
+      }),
     );
     const quote = res.quote;
     if (!quote) throw new Error('pricing answered without a quote');
@@ -37,11 +46,18 @@ export class GrpcPricingGateway implements PricingGateway {
       unitPrice: moneyFromProto(l.unitPrice, `quote.lines[${i}].unit_price`),
       lineTotal: moneyFromProto(l.lineTotal, `quote.lines[${i}].line_total`),
     }));
-    return {quoteId: quote.quoteId, lines: quoted, total: moneyFromProto(quote.total, 'quote.total')};
+    return {
+      quoteId: quote.quoteId,
+      lines: quoted,
+      total: moneyFromProto(quote.total, 'quote.total'),
+    };
   }
 }
 
-const RESERVATION_STATES: Record<number, 'active' | 'committed' | 'released' | 'expired'> = {
+const RESERVATION_STATES: Record<
+  number,
+  'active' | 'committed' | 'released' | 'expired'
+> = {
   [inventoryv1.ReservationState.ACTIVE]: 'active',
   [inventoryv1.ReservationState.COMMITTED]: 'committed',
   [inventoryv1.ReservationState.RELEASED]: 'released',
@@ -51,7 +67,11 @@ const RESERVATION_STATES: Record<number, 'active' | 'committed' | 'released' | '
 export class GrpcInventoryGateway implements InventoryGateway {
   constructor(private readonly client: Client<typeof InventoryService>) {}
 
-  async reserve(reservationId: string, orderId: string, lines: readonly OrderLine[]): Promise<void> {
+  async reserve(
+    reservationId: string,
+    orderId: string,
+    lines: readonly OrderLine[],
+  ): Promise<void> {
     try {
       await callPeer('inventory', () =>
         this.client.reserveStock({
@@ -61,24 +81,34 @@ export class GrpcInventoryGateway implements InventoryGateway {
         }),
       );
     } catch (err) {
-      if (isKind(err, 'failed_precondition')) throw new StockShortageError(err.message, {...err.details});
+      if (isKind(err, 'failed_precondition'))
+        throw new StockShortageError(err.message, {...err.details});
       throw err;
     }
   }
 
   async commit(reservationId: string): Promise<void> {
-    await callPeer('inventory', () => this.client.commitReservation({reservationId}));
+    await callPeer('inventory', () =>
+      this.client.commitReservation({reservationId}),
+    );
   }
 
   async release(reservationId: string): Promise<void> {
     try {
-      await callPeer('inventory', () => this.client.releaseReservation({reservationId}));
+      await callPeer('inventory', () =>
+        this.client.releaseReservation({reservationId}),
+      );
     } catch (err) {
       if (!isKind(err, 'not_found')) throw err; // never reserved: nothing to give back
     }
   }
 
-  async restock(requestId: string, sku: string, quantity: number, note: string): Promise<void> {
+  async restock(
+    requestId: string,
+    sku: string,
+    quantity: number,
+    note: string,
+  ): Promise<void> {
     await callPeer('inventory', () =>
       this.client.adjustStock({
         requestId,
@@ -92,8 +122,12 @@ export class GrpcInventoryGateway implements InventoryGateway {
 
   async reservationState(reservationId: string) {
     try {
-      const res = await callPeer('inventory', () => this.client.getReservation({reservationId}));
-      return res.reservation ? RESERVATION_STATES[res.reservation.state] : undefined;
+      const res = await callPeer('inventory', () =>
+        this.client.getReservation({reservationId}),
+      );
+      return res.reservation
+        ? RESERVATION_STATES[res.reservation.state]
+        : undefined;
     } catch (err) {
       if (isKind(err, 'not_found')) return undefined;
       throw err;
@@ -113,9 +147,19 @@ const PAYMENT_STATES: Record<number, PaymentState> = {
 export class GrpcPaymentGateway implements PaymentGateway {
   constructor(private readonly client: Client<typeof PaymentService>) {}
 
-  async authorize(paymentId: string, orderId: string, amount: Money, token: string): Promise<Authorization> {
+  async authorize(
+    paymentId: string,
+    orderId: string,
+    amount: Money,
+    token: string,
+  ): Promise<Authorization> {
     const res = await callPeer('payment', () =>
-      this.client.authorizePayment({paymentId, orderId, amount: moneyToProto(amount), paymentToken: token}),
+      this.client.authorizePayment({
+        paymentId,
+        orderId,
+        amount: moneyToProto(amount),
+        paymentToken: token,
+      }),
     );
     const payment = res.payment;
     if (payment?.state === paymentv1.PaymentState.DECLINED) {
@@ -125,7 +169,9 @@ export class GrpcPaymentGateway implements PaymentGateway {
   }
 
   async capture(paymentId: string, amount: Money): Promise<void> {
-    await callPeer('payment', () => this.client.capturePayment({paymentId, amount: moneyToProto(amount)}));
+    await callPeer('payment', () =>
+      this.client.capturePayment({paymentId, amount: moneyToProto(amount)}),
+    );
   }
 
   async void(paymentId: string): Promise<void> {
@@ -136,15 +182,27 @@ export class GrpcPaymentGateway implements PaymentGateway {
     }
   }
 
-  async refund(paymentId: string, refundId: string, amount: Money, reason: string): Promise<void> {
+  async refund(
+    paymentId: string,
+    refundId: string,
+    amount: Money,
+    reason: string,
+  ): Promise<void> {
     await callPeer('payment', () =>
-      this.client.refundPayment({paymentId, refundId, amount: moneyToProto(amount), reason}),
+      this.client.refundPayment({
+        paymentId,
+        refundId,
+        amount: moneyToProto(amount),
+        reason,
+      }),
     );
   }
 
   async state(paymentId: string): Promise<PaymentState | undefined> {
     try {
-      const res = await callPeer('payment', () => this.client.getPayment({paymentId}));
+      const res = await callPeer('payment', () =>
+        this.client.getPayment({paymentId}),
+      );
       return res.payment ? PAYMENT_STATES[res.payment.state] : undefined;
     } catch (err) {
       if (isKind(err, 'not_found')) return undefined;

@@ -49,4 +49,6 @@ export class Migration0001Initial extends Migration {
   }
 }
 
-export const ORDER_MIGRATIONS = [{name: '0001_initial', class: Migration0001Initial}];
+export const ORDER_MIGRATIONS = [
+  {name: '0001_initial', class: Migration0001Initial},
+];

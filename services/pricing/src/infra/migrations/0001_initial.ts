@@ -41,7 +41,9 @@ export class Migration0001Initial extends Migration {
         rule_ids text[] not null default '{}',
         changed_at timestamptz not null
       )`);
-    this.addSql(`create index price_change_by_sku on price_change (sku, currency_code, change_id desc)`);
+    this.addSql(
+      'create index price_change_by_sku on price_change (sku, currency_code, change_id desc)',
+    );
     this.addSql(`
       create table sale (
         order_id text not null,
@@ -50,9 +52,11 @@ export class Migration0001Initial extends Migration {
         sold_at timestamptz not null,
         primary key (order_id, sku)
       )`);
-    this.addSql(`create index sale_by_sku_time on sale (sku, sold_at)`);
+    this.addSql('create index sale_by_sku_time on sale (sku, sold_at)');
     this.addSql(OUTBOX_TABLE_SQL);
   }
 }
 
-export const PRICING_MIGRATIONS = [{name: '0001_initial', class: Migration0001Initial}];
+export const PRICING_MIGRATIONS = [
+  {name: '0001_initial', class: Migration0001Initial},
+];

@@ -1,0 +1,57 @@
+/**
+ * Payment's composition root: configuration, PostgreSQL, the event bus, the payment
+ * provider, the use cases and the RPC handlers, built once here and nowhere else.
+ */
+import {PaymentService} from '../../../gen/agora/payment/v1/payment_service_pb.js';
+import {openDatabase} from '../../common/db/database.js';
+import {EventBus} from '../../common/messaging/event_bus.js';
+import {OutboxRelay} from '../../common/outbox/outbox.js';
+import {runService} from '../../common/process/run_service.js';
+import {bindService} from '../../common/rpc/http_edge.js';
+import {AuthorizePayment} from './app/authorize_payment.js';
+import {CapturePayment} from './app/capture_payment.js';
+import {ReadPayments} from './app/read_payments.js';
+import {RefundPayment} from './app/refund_payment.js';
+import {VoidPayment} from './app/void_payment.js';
+import {PAYMENT_MIGRATIONS} from './infra/migrations/0001_initial.js';
+import {PgPaymentStore} from './infra/pg_payment_store.js';
+import {SandboxPaymentProvider} from './infra/sandbox_payment_provider.js';
+import {paymentEvent} from './rpc/mapper.js';
+import {createPaymentService} from './rpc/payment_service.js';
+
+await runService('payment', async ({config, log, onStop}) => {
+  const db = await openDatabase({
+    url: config.databaseUrl,
+    schema: 'payment',
+    migrations: PAYMENT_MIGRATIONS,
+    poolSize: config.dbPoolSize,
+    log,
+  });
+  onStop.push(() => db.close());
+
+  const bus = await EventBus.connect(
+    config.amqpUrl,
+    config.namespace,
+    log,
+    false,
+  );
+  onStop.push(() => bus.close());
+  const relay = new OutboxRelay(db, bus, log);
+  relay.start();
+  onStop.push(() => relay.stop());
+
+  const store = new PgPaymentStore(db, paymentEvent, () => relay.nudge());
+  // The only provider so far; a real one would be chosen here from the config.
+  const provider = new SandboxPaymentProvider();
+  log.info('payment provider', {provider: provider.name});
+
+  const clock = {now: () => new Date()};
+  const service = createPaymentService({
+    authorize: new AuthorizePayment(store, provider, clock),
+    capture: new CapturePayment(store, provider, clock),
+    void: new VoidPayment(store, provider, clock),
+    refund: new RefundPayment(store, provider, clock),
+    read: new ReadPayments(store),
+  });
+  return {bindings: [bindService(PaymentService, service)]};
+});

@@ -1,0 +1,95 @@
+/**
+ * Proto <-> domain for Payment. The only place that knows both shapes.
+ */
+import {create, toBinary} from '@bufbuild/protobuf';
+import {timestampFromDate} from '@bufbuild/protobuf/wkt';
+import * as paymentv1 from '../../../../gen/agora/payment/v1/payment_pb.js';
+import type {Money as MoneyMessage} from '../../../../gen/agora/type/v1/money_pb.js';
+import type {OutgoingEvent} from '../../../common/messaging/event_bus.js';
+import type {Money} from '../../../common/money/money.js';
+import {
+  moneyFromProto,
+  moneyToProto,
+} from '../../../common/money/money_proto.js';
+import type {
+  Payment,
+  PaymentEvent,
+  PaymentState,
+  Refund,
+} from '../domain/payment.js';
+
+const STATES: Record<PaymentState, paymentv1.PaymentState> = {
+  authorized: paymentv1.PaymentState.AUTHORIZED,
+  declined: paymentv1.PaymentState.DECLINED,
+  captured: paymentv1.PaymentState.CAPTURED,
+  voided: paymentv1.PaymentState.VOIDED,
+  partially_refunded: paymentv1.PaymentState.PARTIALLY_REFUNDED,
+  refunded: paymentv1.PaymentState.REFUNDED,
+};
+
+/**
+ * A chargeable amount from a request: an ISO 4217 currency, more than zero and no finer
+ * than the minor unit ("10.001" USD is refused). Errors name `field`.
+ */
+export function chargeableFromProto(
+  message: MoneyMessage | undefined,
+  field: string,
+): Money {
+  return moneyFromProto(message, field).assertChargeable(field);
+}
+
+/** Like chargeableFromProto, for fields where unset has a meaning of its own. */
+export function optionalChargeableFromProto(
+  message: MoneyMessage | undefined,
+  field: string,
+): Money | undefined {
+  return message ? chargeableFromProto(message, field) : undefined;
+}
+
+export function refundToProto(r: Refund): paymentv1.Refund {
+  return create(paymentv1.RefundSchema, {
+    refundId: r.refundId,
+    amount: moneyToProto(r.amount),
+    reason: r.reason,
+    createTime: timestampFromDate(r.createdAt),
+  });
+}
+
+export function paymentToProto(p: Payment): paymentv1.Payment {
+  return create(paymentv1.PaymentSchema, {
+    paymentId: p.id,
+    orderId: p.orderId,
+    state: STATES[p.state],
+    amount: moneyToProto(p.amount),
+    capturedAmount: moneyToProto(p.capturedAmount),
+    refundedAmount: moneyToProto(p.refundedAmount),
+    declineCode: p.declineCode,
+    provider: p.provider,
+    providerReference: p.providerReference,
+    refunds: p.refunds.map(refundToProto),
+    createTime: timestampFromDate(p.createdAt),
+    updateTime: timestampFromDate(p.updatedAt),
+  });
+}
+
+/** Routing keys of payment events, one per thing that can happen to a payment. */
+export const PAYMENT_TOPICS: Readonly<Record<PaymentEvent, string>> = {
+  authorized: 'payment.authorized',
+  declined: 'payment.declined',
+  captured: 'payment.captured',
+  voided: 'payment.voided',
+  refunded: 'payment.refunded',
+};
+
+/**
+ * The integration event for something that happened to a payment (written to the
+ * outbox): the whole payment after the change, as agora.payment.v1.Payment.
+ */
+export function paymentEvent(p: Payment, event: PaymentEvent): OutgoingEvent {
+  return {
+    topic: PAYMENT_TOPICS[event],
+    eventId: crypto.randomUUID(),
+    type: paymentv1.PaymentSchema.typeName,
+    body: toBinary(paymentv1.PaymentSchema, paymentToProto(p)),
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * PaymentService handlers: request → command, one use case, result → response.
+ *
+ * Requests are never logged here: AuthorizePaymentRequest carries the payment token.
+ */
+import type {ServiceImpl} from '@connectrpc/connect';
+import type {PaymentService} from '../../../../gen/agora/payment/v1/payment_service_pb.js';
+import type {AuthorizePayment} from '../app/authorize_payment.js';
+import type {CapturePayment} from '../app/capture_payment.js';
+import type {ReadPayments} from '../app/read_payments.js';
+import type {RefundPayment} from '../app/refund_payment.js';
+import type {VoidPayment} from '../app/void_payment.js';
+import {
+  chargeableFromProto,
+  optionalChargeableFromProto,
+  paymentToProto,
+  refundToProto,
+} from './mapper.js';
+
+export interface PaymentUseCases {
+  authorize: AuthorizePayment;
+  capture: CapturePayment;
+  void: VoidPayment;
+  refund: RefundPayment;
+  read: ReadPayments;
+}
+
+export function createPaymentService(
+  uc: PaymentUseCases,
+): ServiceImpl<typeof PaymentService> {
+  return {
+    async authorizePayment(req) {
+      const payment = await uc.authorize.execute({
+        paymentId: req.paymentId,
+        orderId: req.orderId,
+        amount: chargeableFromProto(req.amount, 'amount'),
+        paymentToken: req.paymentToken,
+      });
+      return {payment: paymentToProto(payment)};
+    },
+
+    async capturePayment(req) {
+      const payment = await uc.capture.execute({
+        paymentId: req.paymentId,
+        amount: optionalChargeableFromProto(req.amount, 'amount'),
+      });
+      return {payment: paymentToProto(payment)};
+    },
+
+    async voidPayment(req) {
+      return {payment: paymentToProto(await uc.void.execute(req.paymentId))};
+    },
+
+    async refundPayment(req) {
+      const {payment, refund} = await uc.refund.execute({
+        paymentId: req.paymentId,
+        refundId: req.refundId,
+        amount: optionalChargeableFromProto(req.amount, 'amount'),
+        reason: req.reason,
+      });
+      return {payment: paymentToProto(payment), refund: refundToProto(refund)};
+    },
+
+    async getPayment(req) {
+      return {payment: paymentToProto(await uc.read.payment(req.paymentId))};
+    },
+
+    async listPayments(req) {
+      const payments = await uc.read.ofOrder(req.orderId);
+      return {payments: payments.map(paymentToProto)};
+    },
+  };
+}
