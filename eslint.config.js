@@ -2,6 +2,8 @@
 import gts from 'gts';
 
 export default [
-  {ignores: ['dist/', 'gen/', 'node_modules/', 'proto/', 'coverage/']},
+  {
+    ignores: ['dist/', 'gen/', 'node_modules/', 'proto/', 'coverage/', '.agora/', 'eslint.config.js'],
+  },
   ...gts,
 ];

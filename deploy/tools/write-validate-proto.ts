@@ -5,7 +5,8 @@
 // with its own embedded copy, so dropping options (the CEL "predefined" rules)
 // loses nothing we use.
 //
-// Run: node deploy/tools/write-validate-proto.ts   (Node >= 22.18 strips types)
+// Run: node deploy/tools/write-validate-proto.ts [output-root]   (Node >= 22.18 strips
+// types). The output root defaults to proto/; .ci/check-gen.sh writes elsewhere and diffs.
 import {writeFileSync, mkdirSync} from 'node:fs';
 import {isFieldSet} from '@bufbuild/protobuf';
 import {
@@ -118,6 +119,7 @@ for (const [extendee, fields] of byExtendee) {
   out.push('}');
 }
 
-mkdirSync('proto/buf/validate', {recursive: true});
-writeFileSync('proto/buf/validate/validate.proto', out.join('\n') + '\n');
-console.log(`wrote proto/buf/validate/validate.proto (${out.length} lines)`);
+const root = process.argv[2] ?? 'proto';
+mkdirSync(`${root}/buf/validate`, {recursive: true});
+writeFileSync(`${root}/buf/validate/validate.proto`, out.join('\n') + '\n');
+console.log(`wrote ${root}/buf/validate/validate.proto (${out.length} lines)`);

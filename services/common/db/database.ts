@@ -166,8 +166,10 @@ async function ensureDatabase(url: string): Promise<void> {
       await client
         .query(`create database "${name.replace(/"/g, '""')}"`)
         .catch(err => {
-          // Another service created it between our check and our create.
-          if ((err as {code?: string}).code !== '42P04') throw err;
+          // Another service created it between our check and our create: 42P04, or
+          // 23505 when both inserts into pg_database race.
+          const code = (err as {code?: string}).code;
+          if (code !== '42P04' && code !== '23505') throw err;
         });
     }
   } finally {

@@ -38,18 +38,19 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   };
   try {
     // Migrations of one schema never wait on another's, so the leaves start together.
-    const leaves = await Promise.all(
-      LEAVES.map(name =>
-        startServiceProcess(
-          name,
-          {...opts.env, ...portEnv(name, opts.anyPorts)},
-          join(opts.logDir, `${name}.log`),
-        ).then(p => {
-          started.push(p);
-          return p;
-        }),
+    const starting = LEAVES.map(name =>
+      startServiceProcess(
+        name,
+        {...opts.env, ...portEnv(name, opts.anyPorts)},
+        join(opts.logDir, `${name}.log`),
       ),
     );
+    const settled = await Promise.allSettled(starting);
+    const leaves: ServiceProcess[] = [];
+    for (const s of settled) if (s.status === 'fulfilled') leaves.push(s.value);
+    started.push(...leaves);
+    const failed = settled.find(s => s.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
     const byName = Object.fromEntries(leaves.map(p => [p.name, p])) as Record<
       ServiceName,
       ServiceProcess

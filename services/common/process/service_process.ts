@@ -63,15 +63,21 @@ export function startServiceProcess(
         ),
       );
     }, startTimeoutMs);
+    let lastLine = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      lastLine = chunk.toString().trim().split('\n').pop() ?? lastLine;
+    });
+    // 'close' (not 'exit'): by then everything the process printed has been read.
     const onExit = (code: number | null) => {
       clearTimeout(timer);
+      log.end();
       reject(
         new Error(
-          `${name} exited with code ${code} while starting; see ${logFile}`,
+          `${name} exited with code ${code} while starting: ${lastLine.slice(0, 500)} (log: ${logFile})`,
         ),
       );
     };
-    child.once('exit', onExit);
+    child.once('close', onExit);
     child.stdout?.on('data', (chunk: Buffer) => {
       log.write(chunk);
       if (started) return;
@@ -79,10 +85,11 @@ export function startServiceProcess(
       const lines = buffered.split('\n');
       buffered = lines.pop() ?? '';
       for (const line of lines) {
+        if (line.trim()) lastLine = line;
         if (!line.includes('"msg":"serving"')) continue;
         const parsed = JSON.parse(line) as {grpc: string; http: string};
         clearTimeout(timer);
-        child.off('exit', onExit);
+        child.off('close', onExit);
         started = true;
         resolve({
           name,

@@ -13,6 +13,7 @@ import type {DescMethod, DescService} from '@bufbuild/protobuf';
 import type {ConnectError} from '@connectrpc/connect';
 import * as grpc from '@grpc/grpc-js';
 import {HealthImplementation} from 'grpc-health-check';
+import {Health} from '../../../gen/grpc/health/v1/health_pb.js';
 import type {ServiceConfig} from '../config/service_config.js';
 import type {Logger} from '../log/logger.js';
 import {isServerFault} from './error_mapping.js';
@@ -72,10 +73,8 @@ export async function hostService(opts: HostOptions): Promise<RunningService> {
   for (const b of bindings) statuses[b.service.typeName] = 'NOT_SERVING';
   const health = new HealthImplementation(statuses);
   health.addToServer(server);
-  addReflection(
-    server,
-    bindings.map(b => b.service),
-  );
+  // The health service is described too, so `buf curl` can call it by reflection.
+  addReflection(server, [...bindings.map(b => b.service), Health]);
 
   const grpcPort = await new Promise<number>((resolve, reject) =>
     server.bindAsync(

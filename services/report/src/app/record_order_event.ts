@@ -1,0 +1,32 @@
+/**
+ * RecordOrderEvent: keeps Report's copy of sales up to date from the order events.
+ *
+ * Delivery is at least once, so every fact is stored idempotently: a redelivered PAID
+ * event finds its lines already there (keyed by order and line number), a redelivered
+ * refund finds its event id.
+ */
+import {
+  checkPaidOrder,
+  checkRefund,
+  type OrderFact,
+} from '../domain/order_facts.js';
+import type {SalesStore} from './ports.js';
+
+/** Whether the event changed anything (for logs and tests). */
+export type RecordOutcome = 'recorded' | 'duplicate';
+
+export class RecordOrderEvent {
+  constructor(private readonly sales: SalesStore) {}
+
+  /** Throws InvalidArgumentError for a fact that must not be stored (bad lines). */
+  async execute(fact: OrderFact): Promise<RecordOutcome> {
+    if (fact.kind === 'paid') {
+      const added = await this.sales.recordSale(checkPaidOrder(fact));
+      return added > 0 ? 'recorded' : 'duplicate';
+    }
+    // Refunds and cancellations are kept for a later net-revenue report; the sales
+    // reports show gross sales of paid orders and do not subtract them (yet).
+    const fresh = await this.sales.recordRefund(checkRefund(fact));
+    return fresh ? 'recorded' : 'duplicate';
+  }
+}

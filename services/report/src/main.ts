@@ -1,0 +1,88 @@
+/**
+ * Report's composition root: configuration, PostgreSQL, the event bus subscription that
+ * feeds the sales copy, the job worker, the use cases and the RPC handlers, built once
+ * here and nowhere else.
+ */
+import {randomUUID} from 'node:crypto';
+import {ReportService} from '../../../gen/agora/report/v1/report_service_pb.js';
+import {openDatabase} from '../../common/db/database.js';
+import {EventBus} from '../../common/messaging/event_bus.js';
+import {runService} from '../../common/process/run_service.js';
+import {bindService} from '../../common/rpc/http_edge.js';
+import {ExportSalesReport} from './app/export_sales_report.js';
+import {GetReportJob} from './app/get_report_job.js';
+import {GetSalesReport} from './app/get_sales_report.js';
+import {RecordOrderEvent} from './app/record_order_event.js';
+import {RunReportJobs} from './app/run_report_jobs.js';
+import {StartSalesReportJob} from './app/start_sales_report_job.js';
+import {REPORT_MIGRATIONS} from './infra/migrations/0001_initial.js';
+import {PgReportStore} from './infra/pg_report_store.js';
+import {ReportJobWorker} from './infra/report_job_worker.js';
+import {
+  createOrderEventHandler,
+  ORDER_EVENT_TOPICS,
+  ORDER_EVENTS_QUEUE,
+} from './rpc/order_events.js';
+import {createReportService} from './rpc/report_service.js';
+
+await runService('report', async ({config, env, log, onStop}) => {
+  const pollMs = env.int('AGORA_REPORT_JOB_POLL_MS', 500, 10, 60_000);
+  const leaseMs = env.int(
+    'AGORA_REPORT_JOB_LEASE_MS',
+    10 * 60 * 1000,
+    1000,
+    86_400_000,
+  );
+  const maxAttempts = env.int('AGORA_REPORT_JOB_MAX_ATTEMPTS', 3, 1, 100);
+
+  const db = await openDatabase({
+    url: config.databaseUrl,
+    schema: 'report',
+    migrations: REPORT_MIGRATIONS,
+    poolSize: config.dbPoolSize,
+    log,
+  });
+  onStop.push(() => db.close());
+
+  const store = new PgReportStore(db);
+  const clock = {now: () => new Date()};
+  const salesReport = new GetSalesReport(store, clock);
+  const getJob = new GetReportJob(store);
+
+  // Registered after the pool, so it stops first (hooks run in reverse): the job in
+  // progress finishes before the pool closes.
+  const worker = new ReportJobWorker(
+    new RunReportJobs(store, salesReport, clock, {leaseMs, maxAttempts}),
+    log,
+    pollMs,
+  );
+  worker.start();
+  onStop.push(() => worker.stop());
+
+  // The bus may be down at start: the subscription is declared once it connects, and
+  // order events wait in the durable queue meanwhile. Reports keep working on the
+  // sales recorded so far.
+  const bus = await EventBus.connect(
+    config.amqpUrl,
+    config.namespace,
+    log,
+    false,
+  );
+  onStop.push(() => bus.close());
+  await bus.subscribe({
+    queue: ORDER_EVENTS_QUEUE,
+    topics: ORDER_EVENT_TOPICS,
+    durable: true,
+    handle: createOrderEventHandler(new RecordOrderEvent(store), log),
+  });
+
+  const service = createReportService({
+    startJob: new StartSalesReportJob(store, clock, randomUUID, () =>
+      worker.nudge(),
+    ),
+    getJob,
+    salesReport,
+    exportReport: new ExportSalesReport(store, getJob),
+  });
+  return {bindings: [bindService(ReportService, service)]};
+});

@@ -1,0 +1,128 @@
+/**
+ * The order events Report consumes, and their mapping to Report's own facts. Like an
+ * RPC handler, this is an edge: it decodes the Order service's protobuf, calls one use
+ * case and decides what the broker is told (ack, or requeue).
+ */
+import {fromBinary} from '@bufbuild/protobuf';
+import {timestampDate} from '@bufbuild/protobuf/wkt';
+import * as orderv1 from '../../../../gen/agora/order/v1/order_pb.js';
+import {
+  DomainError,
+  InvalidArgumentError,
+} from '../../../common/errors/domain_error.js';
+import type {Logger} from '../../../common/log/logger.js';
+import type {IncomingEvent} from '../../../common/messaging/event_bus.js';
+import {moneyFromProto} from '../../../common/money/money_proto.js';
+import type {RecordOrderEvent} from '../app/record_order_event.js';
+import type {OrderFact} from '../domain/order_facts.js';
+
+/** Durable queue (without the namespace): replicas share it, events survive restarts. */
+export const ORDER_EVENTS_QUEUE = 'report.order-events';
+
+/** order.failed is not bound: a failed order sold nothing. */
+export const ORDER_EVENT_TOPICS = [
+  'order.paid',
+  'order.cancelled',
+  'order.refunded',
+];
+
+/**
+ * Decodes an order event into the fact Report records, or undefined for an event type
+ * Report does not act on. Throws InvalidArgumentError for a message that cannot be read
+ * as an OrderEvent or lacks what Report needs.
+ */
+export function orderFactFromEvent(
+  event: IncomingEvent,
+): OrderFact | undefined {
+  if (event.type && event.type !== orderv1.OrderEventSchema.typeName) {
+    throw new InvalidArgumentError(
+      'type',
+      `expected ${orderv1.OrderEventSchema.typeName}, got ${event.type}`,
+    );
+  }
+  let message: orderv1.OrderEvent;
+  try {
+    message = fromBinary(orderv1.OrderEventSchema, event.body);
+  } catch (err) {
+    throw new InvalidArgumentError(
+      'body',
+      `is not an OrderEvent (${err instanceof Error ? err.message : String(err)})`,
+    );
+  }
+  const eventId = message.eventId || event.eventId;
+  if (!eventId) throw new InvalidArgumentError('event_id', 'is empty');
+  const order = message.order;
+  if (!order) throw new InvalidArgumentError('order', 'is missing');
+  if (!message.eventTime) {
+    throw new InvalidArgumentError('event_time', 'is missing');
+  }
+  const at = timestampDate(message.eventTime);
+  switch (message.type) {
+    case orderv1.OrderEventType.PAID:
+      return {
+        kind: 'paid',
+        eventId,
+        orderId: order.orderId,
+        paidAt: at,
+        lines: order.lines.map((line, i) => ({
+          lineNo: i + 1,
+          sku: line.sku,
+          quantity: line.quantity,
+          unitPrice: moneyFromProto(
+            line.unitPrice,
+            `order.lines[${i}].unit_price`,
+          ),
+          lineTotal: moneyFromProto(
+            line.lineTotal,
+            `order.lines[${i}].line_total`,
+          ),
+        })),
+      };
+    case orderv1.OrderEventType.CANCELLED:
+    case orderv1.OrderEventType.REFUNDED:
+      return {
+        kind:
+          message.type === orderv1.OrderEventType.CANCELLED
+            ? 'cancelled'
+            : 'refunded',
+        eventId,
+        orderId: order.orderId,
+        at,
+        refundedToDate: moneyFromProto(
+          order.refundedAmount,
+          'order.refunded_amount',
+        ),
+      };
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The bus handler. A malformed event is logged and acknowledged: redelivering it would
+ * fail the same way forever and, with no dead-letter queue on the bus yet, only spin.
+ * Any other error (database down) rejects, and the bus requeues the event.
+ */
+export function createOrderEventHandler(
+  record: RecordOrderEvent,
+  log: Logger,
+): (event: IncomingEvent) => Promise<void> {
+  return async event => {
+    const ids = {eventId: event.eventId, topic: event.topic};
+    try {
+      const fact = orderFactFromEvent(event);
+      if (!fact) {
+        log.debug('order event ignored', ids);
+        return;
+      }
+      const outcome = await record.execute(fact);
+      log.debug(`order event ${outcome}`, {...ids, orderId: fact.orderId});
+    } catch (err) {
+      if (err instanceof DomainError && err.kind === 'invalid_argument') {
+        log.error('order event dropped: it cannot be recorded', ids, err);
+        return;
+      }
+      throw err;
+    }
+  };
+}
