@@ -10,6 +10,12 @@ import {
   SERVICE_PORTS,
   type ServiceName,
 } from '../../services/common/config/service_config.js';
+import {
+  ensureJaeger,
+  JAEGER_OTLP_HTTP,
+  JAEGER_QUERY,
+  type RunningJaeger,
+} from '../../services/common/process/jaeger.js';
 import {startMesh} from '../../services/common/process/mesh.js';
 import {repoRoot} from '../../services/common/process/service_process.js';
 import {DEMO_SKUS, seedDemoCatalogue} from './demo_catalogue.js';
@@ -17,9 +23,23 @@ import {DEMO_SKUS, seedDemoCatalogue} from './demo_catalogue.js';
 const logDir = join(repoRoot(), '.agora', 'logs');
 
 async function main(): Promise<void> {
+  // Traces go to Jaeger when it is built (npm run tools); otherwise tracing stays off.
+  let jaeger: RunningJaeger | undefined;
+  try {
+    jaeger = await ensureJaeger();
+  } catch (err) {
+    console.log(
+      `agora: tracing off: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
   console.log('agora: starting order, payment, inventory, pricing and report…');
   const mesh = await startMesh({
-    env: {AGORA_LOG_LEVEL: process.env.AGORA_LOG_LEVEL ?? 'info'},
+    env: {
+      AGORA_LOG_LEVEL: process.env.AGORA_LOG_LEVEL ?? 'info',
+      AGORA_TRACING: jaeger ? (process.env.AGORA_TRACING ?? 'on') : 'off',
+      OTEL_EXPORTER_OTLP_ENDPOINT:
+        process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? JAEGER_OTLP_HTTP,
+    },
     anyPorts: false,
     logDir,
   });
@@ -31,6 +51,7 @@ async function main(): Promise<void> {
       `\nagora: ${signal}: stopping every service (draining in-flight calls)…`,
     );
     await mesh.stop();
+    if (jaeger?.started) await jaeger.stop();
     console.log('agora: stopped');
     process.exit(0);
   };
@@ -72,6 +93,8 @@ async function main(): Promise<void> {
   console.log(`
   demo SKUs: ${DEMO_SKUS.map(s => s.sku).join(', ')} (USD and EUR prices)
   logs:      ${logDir}/<service>.log
+  metrics:   http://<HTTP address>/metrics (Prometheus text format)
+  traces:    ${jaeger ? `Jaeger UI ${JAEGER_QUERY} (this build's UI is a placeholder page; the HTTP API works: ${JAEGER_QUERY}/api/services)` : 'off (npm run tools builds Jaeger)'}
 
 Place an order (buf curl comes with the project; reflection, no schema needed):
 

@@ -7,6 +7,8 @@
 import type {Database, Sql} from '../db/database.js';
 import type {Logger} from '../log/logger.js';
 import type {EventBus, OutgoingEvent} from '../messaging/event_bus.js';
+import type {ServiceMetrics} from '../telemetry/metrics.js';
+import {detached} from '../telemetry/trace_context.js';
 
 /** DDL for a service's outbox table; services include it in their first migration. */
 export const OUTBOX_TABLE_SQL = `
@@ -75,7 +77,7 @@ export class OutboxRelay {
       this.again = true;
       return;
     }
-    this.running = this.drain().finally(() => {
+    this.running = detached(() => this.drain()).finally(() => {
       this.running = undefined;
       if (this.again) {
         this.again = false;
@@ -123,6 +125,27 @@ export class OutboxRelay {
       'select extract(epoch from now() - min(created_at)) as lag from outbox',
     );
     return row?.lag ? Number(row.lag) : 0;
+  }
+
+  /** Publishes the outbox lag and backlog as gauges of the service's metrics. */
+  exposeTo(metrics: ServiceMetrics): void {
+    metrics.gaugeFrom(
+      'agora_outbox_lag_seconds',
+      'Age of the oldest unpublished event',
+      [],
+      async () => [{labels: {}, value: await this.lagSeconds()}],
+    );
+    metrics.gaugeFrom(
+      'agora_outbox_pending',
+      'Events written but not yet published',
+      [],
+      async () => {
+        const [row] = await this.db.query<{n: string}>(
+          'select count(*) as n from outbox',
+        );
+        return [{labels: {}, value: Number(row?.n ?? 0)}];
+      },
+    );
   }
 
   /** Stops polling and finishes the pass in progress (one last pass to flush). */

@@ -11,6 +11,8 @@ import {
 } from '../config/service_config.js';
 import {createLogger, type Logger} from '../log/logger.js';
 import type {CallObserver} from '../rpc/grpc_adapter.js';
+import {ServiceMetrics} from '../telemetry/metrics.js';
+import {flushTraces, traceFields} from '../telemetry/trace_context.js';
 import type {ServiceBinding} from '../rpc/http_edge.js';
 import {hostService, type RunningService} from '../rpc/service_host.js';
 
@@ -21,6 +23,8 @@ export interface BuildContext {
   log: Logger;
   /** Register cleanups here as resources are opened; they run in reverse at shutdown. */
   onStop: Array<() => Promise<void> | void>;
+  /** The process's Prometheus registry (RPC metrics are already in it). */
+  metrics: ServiceMetrics;
 }
 
 export interface BuiltService {
@@ -38,13 +42,17 @@ export async function runService(
   try {
     const env = new EnvReader();
     const config = readServiceConfig(name, env);
-    log = createLogger(name, config.logLevel);
-    const built = await build({config, env, log, onStop});
+    log = createLogger(name, config.logLevel, undefined, traceFields);
+    // Registered first, so it runs last: spans of the final calls still get exported.
+    onStop.push(() => flushTraces());
+    const metrics = new ServiceMetrics(name);
+    const built = await build({config, env, log, onStop, metrics});
     return await hostService({
       config,
       log,
       bindings: built.bindings,
       observers: built.observers,
+      metrics,
       onStop,
     });
   } catch (err) {

@@ -26,6 +26,19 @@ export function serviceEntry(name: ServiceName): string {
   return entry;
 }
 
+/** Node arguments that run a service with tracing loaded before it (see telemetry/register.ts). */
+export function serviceArgs(name: ServiceName): string[] {
+  const register = join(
+    repoRoot(),
+    'dist',
+    'services',
+    'common',
+    'telemetry',
+    'register.js',
+  );
+  return ['--import', register, serviceEntry(name)];
+}
+
 export interface ServiceProcess {
   name: ServiceName;
   child: ChildProcess;
@@ -47,7 +60,7 @@ export function startServiceProcess(
 ): Promise<ServiceProcess> {
   mkdirSync(dirname(logFile), {recursive: true});
   const log = createWriteStream(logFile, {flags: 'a'});
-  const child = spawn(process.execPath, [serviceEntry(name)], {
+  const child = spawn(process.execPath, serviceArgs(name), {
     env: {...process.env, ...env},
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -88,6 +88,7 @@ export async function startHttpEdge(
   port: number,
   isServing: () => boolean,
   observer: CallObserver,
+  metrics?: {render(): Promise<string>; contentType: string},
 ): Promise<HttpEdge> {
   const handler = connectNodeAdapter({
     routes: (router: ConnectRouter) => {
@@ -121,6 +122,14 @@ export async function startHttpEdge(
       const ok = isServing();
       res.writeHead(ok ? 200 : 503, {'content-type': 'text/plain'});
       res.end(ok ? 'SERVING\n' : 'NOT_SERVING\n');
+      return;
+    }
+    if (req.url === '/metrics' && metrics) {
+      metrics.render().then(
+        text =>
+          res.writeHead(200, {'content-type': metrics.contentType}).end(text),
+        (err: unknown) => res.writeHead(500).end(String(err)),
+      );
       return;
     }
     handler(req, res);

@@ -24,6 +24,7 @@ import {
   type ServiceBinding,
 } from './http_edge.js';
 import {addReflection} from './reflection.js';
+import type {ServiceMetrics} from '../telemetry/metrics.js';
 
 export interface RunningService {
   grpcPort: number;
@@ -38,8 +39,10 @@ export interface HostOptions {
   bindings: ServiceBinding[];
   /** Cleanups (close DB pool, Redis, AMQP), run after the servers stopped. */
   onStop: Array<() => Promise<void> | void>;
-  /** Extra observers of finished calls (metrics). */
+  /** Extra observers of finished calls. */
   observers?: CallObserver[];
+  /** Served at /metrics on the HTTP port; its observer counts every call. */
+  metrics?: ServiceMetrics;
   /** Install SIGTERM/SIGINT handlers (off in tests that host in-process). */
   handleSignals?: boolean;
 }
@@ -54,6 +57,7 @@ export async function hostService(opts: HostOptions): Promise<RunningService> {
     logObserver(log),
     ...(opts.observers ?? []),
   ];
+  if (opts.metrics) observers.push(opts.metrics.observer());
   const observer: CallObserver = {
     onCallEnd: (s, m, ms, e) => {
       for (const o of observers) o.onCallEnd(s, m, ms, e);
@@ -90,6 +94,7 @@ export async function hostService(opts: HostOptions): Promise<RunningService> {
     config.httpPort,
     () => serving,
     observer,
+    opts.metrics,
   );
   const setServing = (status: 'SERVING' | 'NOT_SERVING') => {
     serving = status === 'SERVING';

@@ -65,6 +65,8 @@ export async function startTestSystem(
       AGORA_NAMESPACE: namespace,
       AGORA_LOG_LEVEL: 'info',
       AGORA_DRAIN_MS: '100',
+      // Tracing costs start-up time and CPU; the tracing test turns it on.
+      AGORA_TRACING: 'off',
       ...env,
     },
     anyPorts: true,

@@ -23,9 +23,10 @@ import {INVENTORY_MIGRATIONS} from './infra/migrations/0001_initial.js';
 import {PgInventoryStore} from './infra/pg_inventory_store.js';
 import {RedisStockMirror} from './infra/redis_stock_mirror.js';
 import {createInventoryService} from './rpc/inventory_service.js';
+import {isLowStock} from './domain/stock_level.js';
 import {alertEvent, LOW_STOCK_TOPIC} from './rpc/mapper.js';
 
-await runService('inventory', async ({config, env, log, onStop}) => {
+await runService('inventory', async ({config, env, log, onStop, metrics}) => {
   const sweepMs = env.int('AGORA_INVENTORY_SWEEP_MS', 1000, 50, 3_600_000);
 
   const db = await openDatabase({
@@ -46,6 +47,7 @@ await runService('inventory', async ({config, env, log, onStop}) => {
   onStop.push(() => bus.close());
   const relay = new OutboxRelay(db, bus, log);
   relay.start();
+  relay.exposeTo(metrics);
   onStop.push(() => relay.stop());
 
   const store = new PgInventoryStore(db, alertEvent, () => relay.nudge());
@@ -70,6 +72,51 @@ await runService('inventory', async ({config, env, log, onStop}) => {
     durable: false,
     handle: async event => alertEvents.publish(event.body),
   });
+
+  // Read at scrape time from PostgreSQL, the truth. One series per SKU and warehouse:
+  // fine for catalogues of thousands of SKUs; a larger one would export only low ones.
+  metrics.gaugeFrom(
+    'agora_reservations_open',
+    'Active (unexpired, uncommitted) reservations',
+    [],
+    async () => {
+      const [row] = await db.query<{n: string}>(
+        "select count(*) as n from reservation where state = 'active'",
+      );
+      return [{labels: {}, value: Number(row.n)}];
+    },
+  );
+  const levels = async () => store.allLevels();
+  metrics.gaugeFrom(
+    'agora_stock_available',
+    'Units available to reserve',
+    ['sku', 'warehouse'],
+    async () =>
+      (await levels()).map(l => ({
+        labels: {sku: l.sku, warehouse: l.warehouseId},
+        value: l.onHand - l.reserved,
+      })),
+  );
+  metrics.gaugeFrom(
+    'agora_stock_on_hand',
+    'Units on hand, reserved included',
+    ['sku', 'warehouse'],
+    async () =>
+      (await levels()).map(l => ({
+        labels: {sku: l.sku, warehouse: l.warehouseId},
+        value: l.onHand,
+      })),
+  );
+  metrics.gaugeFrom(
+    'agora_stock_low',
+    '1 while the level is at or below its low-stock threshold',
+    ['sku', 'warehouse'],
+    async () =>
+      (await levels()).map(l => ({
+        labels: {sku: l.sku, warehouse: l.warehouseId},
+        value: isLowStock(l) ? 1 : 0,
+      })),
+  );
 
   const clock = {now: () => new Date()};
   const expire = new ExpireReservations(store, mirror, clock);

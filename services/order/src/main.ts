@@ -26,8 +26,9 @@ import {ORDER_MIGRATIONS} from './infra/migrations/0001_initial.js';
 import {PgOrderStore} from './infra/pg_order_store.js';
 import {orderEvent} from './rpc/mapper.js';
 import {createOrderService} from './rpc/order_service.js';
+import type {Order} from './domain/order.js';
 
-await runService('order', async ({config, env, log, onStop}) => {
+await runService('order', async ({config, env, log, onStop, metrics}) => {
   const recoverEveryMs = env.int(
     'AGORA_ORDER_RECOVERY_MS',
     10_000,
@@ -64,6 +65,7 @@ await runService('order', async ({config, env, log, onStop}) => {
   onStop.push(() => bus.close());
   const relay = new OutboxRelay(db, bus, log);
   relay.start();
+  relay.exposeTo(metrics);
   onStop.push(() => relay.stop());
   const store = new PgOrderStore(db, orderEvent, () => relay.nudge());
 
@@ -116,8 +118,28 @@ await runService('order', async ({config, env, log, onStop}) => {
     handle: async event => events.publish(event.body),
   });
 
+  const orders = metrics.counter(
+    'agora_orders_total',
+    'Orders placed, by outcome',
+    ['outcome'],
+  );
+  const outcome = (order: Order) =>
+    orders.inc({
+      outcome:
+        order.state === 'paid'
+          ? 'paid'
+          : `failed_${order.failureReason ?? 'internal'}`,
+    });
   const service = createOrderService({
-    place: new PlaceOrder(store, pricing, inventory, payment, clock, log),
+    place: new PlaceOrder(
+      store,
+      pricing,
+      inventory,
+      payment,
+      clock,
+      log,
+      outcome,
+    ),
     read: new ReadOrders(store),
     afterSale: new AfterSale(store, inventory, payment, clock),
     events,

@@ -19,7 +19,7 @@ import {SandboxPaymentProvider} from './infra/sandbox_payment_provider.js';
 import {paymentEvent} from './rpc/mapper.js';
 import {createPaymentService} from './rpc/payment_service.js';
 
-await runService('payment', async ({config, log, onStop}) => {
+await runService('payment', async ({config, log, onStop, metrics}) => {
   const db = await openDatabase({
     url: config.databaseUrl,
     schema: 'payment',
@@ -38,6 +38,7 @@ await runService('payment', async ({config, log, onStop}) => {
   onStop.push(() => bus.close());
   const relay = new OutboxRelay(db, bus, log);
   relay.start();
+  relay.exposeTo(metrics);
   onStop.push(() => relay.stop());
 
   const store = new PgPaymentStore(db, paymentEvent, () => relay.nudge());

@@ -24,7 +24,7 @@ import {
 } from './rpc/mapper.js';
 import {createPricingService} from './rpc/pricing_service.js';
 
-await runService('pricing', async ({config, env, log, onStop}) => {
+await runService('pricing', async ({config, env, log, onStop, metrics}) => {
   const quoteValidMs = env.int(
     'AGORA_PRICING_QUOTE_TTL_MS',
     15 * 60 * 1000,
@@ -55,6 +55,7 @@ await runService('pricing', async ({config, env, log, onStop}) => {
   onStop.push(() => bus.close());
   const relay = new OutboxRelay(db, bus, log);
   relay.start();
+  relay.exposeTo(metrics);
   onStop.push(() => relay.stop());
 
   const store = new PgPricingStore(db, priceChangedEvent, () => relay.nudge());

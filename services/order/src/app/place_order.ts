@@ -56,6 +56,8 @@ export class PlaceOrder {
     private readonly payment: PaymentGateway,
     private readonly clock: Clock,
     private readonly log: Logger,
+    /** Told the outcome of every saga that ran (metrics). */
+    private readonly onOutcome: (order: Order) => void = () => {},
   ) {}
 
   async execute(cmd: PlaceOrderCommand): Promise<Order> {
@@ -137,6 +139,7 @@ export class PlaceOrder {
       order.markPaid(this.clock.now());
       await this.saveOrReload(order);
       log.info('order paid', {total: order.total.format()});
+      this.onOutcome(order);
       return order;
     } catch (err) {
       const {reason, message} = classify(err);

@@ -1,0 +1,35 @@
+/**
+ * What the rest of the code needs from tracing, through the OpenTelemetry API only (a
+ * no-op when the SDK was not loaded): the current trace id for log lines, and a flush at
+ * shutdown so the last spans are not lost.
+ */
+import {context, ROOT_CONTEXT, trace} from '@opentelemetry/api';
+import type {LogFields} from '../log/logger.js';
+
+/** `{traceId}` of the call being served, for every log line written inside it. */
+export function traceFields(): LogFields | undefined {
+  const span = trace.getActiveSpan();
+  if (!span) return undefined;
+  const {traceId, traceFlags} = span.spanContext();
+  return traceFlags & 1 ? {traceId} : undefined;
+}
+
+/** Exports the spans still buffered (no-op without the SDK). */
+export async function flushTraces(): Promise<void> {
+  const provider = trace.getTracerProvider() as {
+    getDelegate?: () => {
+      forceFlush?: () => Promise<void>;
+      shutdown?: () => Promise<void>;
+    };
+  };
+  const delegate = provider.getDelegate?.();
+  await delegate?.shutdown?.().catch(() => undefined);
+}
+
+/**
+ * Runs `fn` outside the current trace. Background work started from inside a call (the
+ * outbox relay nudged after a commit) belongs to no caller's trace.
+ */
+export function detached<T>(fn: () => T): T {
+  return context.with(ROOT_CONTEXT, fn);
+}

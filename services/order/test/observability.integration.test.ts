@@ -1,0 +1,175 @@
+/**
+ * Traces and metrics of a real order: one trace across Order → Pricing → Inventory →
+ * Payment in a real Jaeger (with PostgreSQL and Redis spans), the trace id in the order's
+ * log line, and Prometheus metrics scraped from the services afterwards.
+ */
+import {randomUUID} from 'node:crypto';
+import {readFileSync} from 'node:fs';
+import {join} from 'node:path';
+import {StockAdjustmentReason} from '../../../gen/agora/inventory/v1/inventory_pb.js';
+import {OrderState} from '../../../gen/agora/order/v1/order_pb.js';
+import {
+  ensureJaeger,
+  JAEGER_OTLP_HTTP,
+  jaegerTrace,
+  type RunningJaeger,
+} from '../../common/process/jaeger.js';
+import {repoRoot} from '../../common/process/service_process.js';
+import {
+  eventually,
+  startTestSystem,
+  type TestSystem,
+} from '../../common/testing/test_system.js';
+
+let jaeger: RunningJaeger;
+let sys: TestSystem;
+
+beforeAll(async () => {
+  jaeger = await ensureJaeger();
+  sys = await startTestSystem('observability', {
+    AGORA_TRACING: 'on',
+    OTEL_EXPORTER_OTLP_ENDPOINT: JAEGER_OTLP_HTTP,
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await sys?.stop();
+  await jaeger?.stop();
+}, 60_000);
+
+async function placeOrder(): Promise<string> {
+  await sys.inventory.adjustStock({
+    requestId: randomUUID(),
+    sku: 'OBS-1',
+    delta: 5,
+    reason: StockAdjustmentReason.RESTOCK,
+  });
+  await sys.inventory.setLowStockThreshold({sku: 'OBS-1', threshold: 4});
+  await sys.pricing.setBasePrice({
+    sku: 'OBS-1',
+    price: {currencyCode: 'USD', amount: '3.00'},
+  });
+  const {order} = await sys.order.createOrder({
+    requestId: randomUUID(),
+    customerId: 'otel',
+    currencyCode: 'USD',
+    lines: [{sku: 'OBS-1', quantity: 2}],
+    paymentToken: 'tok_visa',
+  });
+  expect(order?.state).toBe(OrderState.PAID);
+  return order!.orderId;
+}
+
+/** The value of one series in Prometheus text format, whatever the label order. */
+function sample(
+  text: string,
+  name: string,
+  labels: Record<string, string>,
+): number | undefined {
+  for (const line of text.split('\n')) {
+    const m = /^([a-z_]+)\{(.*)\} (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const found = Object.fromEntries(
+      [...m[2].matchAll(/(\w+)="([^"]*)"/g)].map(x => [x[1], x[2]]),
+    );
+    if (Object.entries(labels).every(([k, v]) => found[k] === v))
+      return Number(m[3]);
+  }
+  return undefined;
+}
+
+async function scrape(service: 'order' | 'inventory'): Promise<string> {
+  const res = await fetch(
+    `http://${sys.mesh.processes[service].httpAddress}/metrics`,
+  );
+  expect(res.status).toBe(200);
+  return res.text();
+}
+
+describe('an order', () => {
+  let orderId: string;
+  beforeAll(async () => {
+    orderId = await placeOrder();
+  }, 30_000);
+
+  it('is one trace across the four services, with PostgreSQL and Redis spans, whose id is in the order log', async () => {
+    const logFile = join(
+      repoRoot(),
+      '.agora',
+      'test-logs',
+      'observability',
+      'order.log',
+    );
+    const line = await eventually(async () =>
+      readFileSync(logFile, 'utf8')
+        .split('\n')
+        .find(l => l.includes('"order paid"') && l.includes(orderId)),
+    );
+    const traceId = (JSON.parse(line) as {traceId?: string}).traceId;
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+
+    const services = [
+      'agora-order',
+      'agora-pricing',
+      'agora-inventory',
+      'agora-payment',
+    ];
+    const trace = await eventually(async () => {
+      const t = await jaegerTrace(traceId!);
+      const seen = new Set(
+        t?.spans.map(s => t.processes[s.processID].serviceName),
+      );
+      return t && services.every(s => seen.has(s)) ? t : undefined;
+    }, 30_000);
+    const ops = trace.spans.map(
+      s => `${trace.processes[s.processID].serviceName} ${s.operationName}`,
+    );
+    expect(ops).toContain(
+      'agora-order grpc.agora.order.v1.OrderService/CreateOrder',
+    );
+    expect(ops).toContain(
+      'agora-pricing grpc.agora.pricing.v1.PricingService/CreateQuote',
+    );
+    expect(ops).toContain(
+      'agora-inventory grpc.agora.inventory.v1.InventoryService/ReserveStock',
+    );
+    expect(ops).toContain(
+      'agora-payment grpc.agora.payment.v1.PaymentService/CapturePayment',
+    );
+    expect(ops.some(o => o.startsWith('agora-inventory pg.query'))).toBe(true);
+    expect(ops.some(o => o.startsWith('agora-payment pg.query'))).toBe(true);
+    expect(ops.some(o => /^agora-inventory (evalsha|eval)/.test(o))).toBe(true);
+    // Exactly one root: the CreateOrder server span.
+    expect(trace.spans.filter(s => s.references.length === 0)).toHaveLength(1);
+  }, 60_000);
+
+  it('shows up in the metrics', async () => {
+    const order = await scrape('order');
+    const createOk = {method: 'CreateOrder', code: 'OK'};
+    expect(sample(order, 'agora_orders_total', {outcome: 'paid'})).toBe(1);
+    expect(sample(order, 'agora_rpc_requests_total', createOk)).toBe(1);
+    expect(sample(order, 'agora_rpc_duration_seconds_count', createOk)).toBe(1);
+    expect(
+      sample(order, 'agora_rpc_duration_seconds_bucket', {
+        ...createOk,
+        le: '5',
+      }),
+    ).toBe(1);
+    expect(
+      sample(order, 'agora_outbox_lag_seconds', {}),
+    ).toBeGreaterThanOrEqual(0);
+
+    const inventory = await scrape('inventory');
+    const obs = {sku: 'OBS-1', warehouse: 'main'};
+    expect(sample(inventory, 'agora_stock_on_hand', obs)).toBe(3);
+    expect(sample(inventory, 'agora_stock_available', obs)).toBe(3);
+    expect(sample(inventory, 'agora_stock_low', obs)).toBe(1);
+    expect(sample(inventory, 'agora_reservations_open', {})).toBe(0);
+    expect(
+      sample(inventory, 'agora_rpc_requests_total', {
+        method: 'ReserveStock',
+        code: 'OK',
+      }),
+    ).toBe(1);
+  });
+});
