@@ -21,21 +21,30 @@ create table outbox (
   created_at timestamptz not null default now()
 )`;
 
+/**
+ * SQL that appends events passed as four array parameters starting at `$first` (see
+ * outboxParams); `where` can make it conditional when it is a CTE of a larger statement.
+ */
+export function outboxInsertSql(first: number, where = ''): string {
+  return `insert into outbox (event_id, topic, type, body)
+    select e.* from unnest($${first}::uuid[], $${first + 1}::text[], $${first + 2}::text[],
+                           $${first + 3}::bytea[]) as e(event_id, topic, type, body) ${where}`;
+}
+
+/** The four array parameters of outboxInsertSql. */
+export function outboxParams(events: readonly OutgoingEvent[]): unknown[] {
+  return [
+    events.map(e => e.eventId),
+    events.map(e => e.topic),
+    events.map(e => e.type),
+    events.map(e => Buffer.from(e.body)),
+  ];
+}
+
 /** Appends events to the outbox inside the caller's transaction. */
-export async function appendToOutbox(
-  sql: Sql,
-  events: OutgoingEvent[],
-): Promise<void> {
+export async function appendToOutbox(sql: Sql, events: OutgoingEvent[]): Promise<void> {
   if (events.length === 0) return;
-  const values = events
-    .map(
-      (_, i) => `($${4 * i + 1}, $${4 * i + 2}, $${4 * i + 3}, $${4 * i + 4})`,
-    )
-    .join(', ');
-  await sql.query(
-    `insert into outbox (event_id, topic, type, body) values ${values}`,
-    events.flatMap(e => [e.eventId, e.topic, e.type, Buffer.from(e.body)]),
-  );
+  await sql.execute(outboxInsertSql(1), outboxParams(events));
 }
 
 interface OutboxRow {

@@ -58,9 +58,23 @@ export function startServiceProcess(
   logFile: string,
   startTimeoutMs = 60_000,
 ): Promise<ServiceProcess> {
+  return startServiceProcessAt(name, serviceArgs(name), env, logFile, startTimeoutMs) as Promise<ServiceProcess>;
+}
+
+/**
+ * Starts any Node program that logs a JSON "serving" line with its addresses (a service,
+ * or a benchmark's helper server); `args` are Node's arguments.
+ */
+export function startServiceProcessAt(
+  name: string,
+  args: string | string[],
+  env: Record<string, string>,
+  logFile: string,
+  startTimeoutMs = 60_000,
+): Promise<Omit<ServiceProcess, 'name'> & {name: string}> {
   mkdirSync(dirname(logFile), {recursive: true});
   const log = createWriteStream(logFile, {flags: 'a'});
-  const child = spawn(process.execPath, serviceArgs(name), {
+  const child = spawn(process.execPath, typeof args === 'string' ? [args] : args, {
     env: {...process.env, ...env},
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -17,9 +17,10 @@ import {
   ReleaseReservation,
 } from './app/finish_reservation.js';
 import {ReadStock} from './app/read_stock.js';
+import {ReconcileAlerts} from './app/reconcile_alerts.js';
 import {ReserveStock} from './app/reserve_stock.js';
 import {SetLowStockThreshold} from './app/set_low_stock_threshold.js';
-import {INVENTORY_MIGRATIONS} from './infra/migrations/0001_initial.js';
+import {INVENTORY_MIGRATIONS} from './infra/migrations/index.js';
 import {PgInventoryStore} from './infra/pg_inventory_store.js';
 import {RedisStockMirror} from './infra/redis_stock_mirror.js';
 import {createInventoryService} from './rpc/inventory_service.js';
@@ -130,6 +131,14 @@ await runService('inventory', async ({config, env, log, onStop, metrics}) => {
     );
   }, sweepMs);
   onStop.push(() => clearInterval(sweeper));
+  const reconcile = new ReconcileAlerts(store);
+  const reconciler = setInterval(() => {
+    reconcile.execute().then(
+      n => n > 0 && log.info('low-stock alerts reconciled', {count: n}),
+      err => log.warn('alert reconcile failed', {reason: String(err)}),
+    );
+  }, 30_000);
+  onStop.push(() => clearInterval(reconciler));
 
   const service = createInventoryService({
     reserve: new ReserveStock(store, mirror, clock),

@@ -134,7 +134,7 @@ describe('an order', () => {
       'agora-inventory grpc.agora.inventory.v1.InventoryService/ReserveStock',
     );
     expect(ops).toContain(
-      'agora-payment grpc.agora.payment.v1.PaymentService/CapturePayment',
+      'agora-payment grpc.agora.payment.v1.PaymentService/AuthorizePayment',
     );
     expect(ops.some(o => o.startsWith('agora-inventory pg.query'))).toBe(true);
     expect(ops.some(o => o.startsWith('agora-payment pg.query'))).toBe(true);

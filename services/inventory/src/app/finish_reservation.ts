@@ -38,6 +38,17 @@ abstract class FinishReservation {
 
 /** Takes the reserved units out of stock for good. */
 export class CommitReservation extends FinishReservation {
+  /**
+   * The common case, an active and unexpired reservation, is one statement; repeats and
+   * refusals go through the domain rules.
+   */
+  override async execute(reservationId: string): Promise<Reservation> {
+    const done = await this.store.commitIfLive(reservationId, this.clock.now());
+    if (!done) return super.execute(reservationId);
+    await this.mirror.publish(done.levels);
+    return done.reservation;
+  }
+
   protected transition(reservation: Reservation, now: Date): boolean {
     return reservation.commit(now);
   }

@@ -16,9 +16,35 @@ export interface LowStockAlert {
   readonly clearedAt: Date | undefined;
 }
 
+/** What happened to a reservation taken in one step. */
+export type ReserveOutcome =
+  | {kind: 'held'; levels: StockLevel[]}
+  /** The reservation id exists already; nothing was written. */
+  | {kind: 'exists'}
+  /** Some line could not be held; nothing was written. */
+  | {kind: 'short'};
+
 /** Reads and transactions on the stock database. */
 export interface InventoryStore {
   tx<T>(work: (tx: InventoryTx) => Promise<T>): Promise<T>;
+  /**
+   * Records a new reservation and holds all its lines, or nothing, in one atomic step
+   * (the hot path of every order).
+   */
+  reserve(reservation: Reservation): Promise<ReserveOutcome>;
+  /**
+   * Commits a reservation that is active and unexpired at `now`, taking its units out
+   * of stock, in one atomic step. Undefined when it is not in that state (then the
+   * caller applies the domain rules to say why, or that it is a repeat).
+   */
+  commitIfLive(
+    reservationId: string,
+    now: Date,
+  ): Promise<{reservation: Reservation; levels: StockLevel[]} | undefined>;
+  /** Available units of each line's SKU and warehouse (undefined: not stocked). */
+  availableFor(lines: readonly ReservationLine[]): Promise<Array<number | undefined>>;
+  /** Levels whose low-stock state disagrees with their open alert (for the reconciler). */
+  levelsWithStaleAlerts(limit: number): Promise<Array<{level: StockLevel; alertOpen: boolean}>>;
   /** Levels of these SKUs in every warehouse, ordered by SKU then warehouse. */
   levelsOf(skus: readonly string[]): Promise<StockLevel[]>;
   /** Every level (for rebuilding the Redis mirror). */

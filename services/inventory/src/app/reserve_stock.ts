@@ -8,8 +8,9 @@ import {
   DEFAULT_TTL_MS,
   normalizeLines,
   Reservation,
+  type ReservationLine,
 } from '../domain/reservation.js';
-import type {StockLevel} from '../domain/stock_level.js';
+import {alertTransition} from '../domain/stock_level.js';
 import {followAlerts, wasLowBefore} from './alerts.js';
 import type {Clock, InventoryStore, StockMirror} from './ports.js';
 
@@ -46,34 +47,32 @@ export class ReserveStock {
       now,
       print,
     );
-    const outcome = await this.store.tx(async tx => {
-      if (!(await tx.insertReservation(reservation))) {
-        return {existing: true as const};
-      }
-      const changed: StockLevel[] = [];
-      // Lines are sorted by SKU, so concurrent baskets lock rows in the same order.
-      for (const line of lines) {
-        const level = await tx.holdUnits(line);
-        if (!level) {
-          const availableNow = await tx.availableOf(line.sku, line.warehouseId);
-          // Throwing rolls the whole transaction back: no line stays held.
-          if (availableNow === undefined) throw new UnknownSkuError(line.sku);
-          throw new OutOfStockError(line.sku, line.quantity, availableNow);
-        }
-        changed.push(level);
-      }
-      await followAlerts(
-        tx,
-        changed.map((level, i) => ({
-          wasLow: wasLowBefore(level, 0, lines[i].quantity),
-          level,
-        })),
-      );
-      return {existing: false as const, changed};
-    });
-    if (outcome.existing) return this.existing(cmd.reservationId, print);
-    await this.mirror.publish(outcome.changed);
+    const outcome = await this.store.reserve(reservation);
+    if (outcome.kind === 'exists') return this.existing(cmd.reservationId, print);
+    if (outcome.kind === 'short') throw await this.shortage(lines);
+    const byKey = new Map(lines.map(l => [`${l.sku}\u0000${l.warehouseId}`, l.quantity]));
+    const crossed = outcome.levels
+      .map(level => ({
+        wasLow: wasLowBefore(level, 0, byKey.get(`${level.sku}\u0000${level.warehouseId}`) ?? 0),
+        level,
+      }))
+      .filter(c => alertTransition(c.wasLow, c.level) !== 'none');
+    // Rare: only when a level crossed its threshold. A crash right here leaves the alert to
+    // the reconciler (ReconcileAlerts), which compares every level with its alert.
+    if (crossed.length > 0) await this.store.tx(tx => followAlerts(tx, crossed));
+    await this.mirror.publish(outcome.levels);
     return reservation;
+  }
+
+  /** The error for the first line that could not be held (nothing was written). */
+  private async shortage(lines: readonly ReservationLine[]): Promise<Error> {
+    const available = await this.store.availableFor(lines);
+    for (const [i, line] of lines.entries()) {
+      if (available[i] === undefined) return new UnknownSkuError(line.sku);
+      if (available[i]! < line.quantity) return new OutOfStockError(line.sku, line.quantity, available[i]!);
+    }
+    // Stock came back between the attempt and this read: report the first line anyway.
+    return new OutOfStockError(lines[0].sku, lines[0].quantity, available[0] ?? 0);
   }
 
   private async existing(id: string, print: string): Promise<Reservation> {

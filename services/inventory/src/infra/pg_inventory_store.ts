@@ -12,7 +12,12 @@ import {
   type ReservationState,
 } from '../domain/reservation.js';
 import type {AdjustmentReason, StockLevel} from '../domain/stock_level.js';
-import type {InventoryStore, InventoryTx, LowStockAlert} from '../app/ports.js';
+import type {
+  InventoryStore,
+  InventoryTx,
+  LowStockAlert,
+  ReserveOutcome,
+} from '../app/ports.js';
 
 interface LevelRow {
   sku: string;
@@ -43,6 +48,32 @@ interface AlertRow {
   threshold: number;
   raised_at: Date;
   cleared_at: Date | null;
+}
+
+/** A level as json_agg renders a stock_item row (timestamps as strings). */
+interface LevelJson extends Omit<LevelRow, 'updated_at' | 'version'> {
+  updated_at: string;
+  version: number | string;
+}
+
+function fromJson(j: LevelJson): StockLevel {
+  return toLevel({...j, version: String(j.version), updated_at: new Date(j.updated_at)});
+}
+
+/**
+ * Runs a single statement again when PostgreSQL aborted it to break a deadlock or a
+ * serialization conflict (possible when two multi-line baskets lock rows in a different
+ * order): the statement had no effect, so repeating it is safe.
+ */
+async function retryOnConflict<T>(statement: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await statement();
+    } catch (err) {
+      const code = (err as {code?: string}).code;
+      if ((code !== '40P01' && code !== '40001') || attempt >= 3) throw err;
+    }
+  }
 }
 
 const LEVEL_COLUMNS =
@@ -341,6 +372,118 @@ export class PgInventoryStore implements InventoryStore {
     );
     if (wroteEvents) this.afterCommit();
     return result;
+  }
+
+  async reserve(r: Reservation): Promise<ReserveOutcome> {
+    const [skus, warehouses, quantities] = lineArrays(r.lines);
+    try {
+      const [row] = await retryOnConflict(() =>
+        this.db.query<{inserted: string; levels: LevelJson[] | null}>(
+          `with ins as (
+             insert into reservation (reservation_id, order_id, state, expires_at, fingerprint, created_at, updated_at)
+             values ($1, $2, 'active', $3, $4, $5, $5)
+             on conflict (reservation_id) do nothing
+             returning reservation_id),
+           req as (
+             select * from unnest($6::text[], $7::text[], $8::int[]) as l(sku, warehouse_id, quantity)),
+           lines as (
+             insert into reservation_line (reservation_id, sku, warehouse_id, quantity)
+             select ins.reservation_id, req.sku, req.warehouse_id, req.quantity from ins, req
+             returning 1),
+           held as (
+             update stock_item s set reserved = s.reserved + req.quantity, version = s.version + 1,
+                                     updated_at = now()
+               from req, ins
+              where s.sku = req.sku and s.warehouse_id = req.warehouse_id
+                and s.on_hand - s.reserved >= req.quantity
+             returning ${LEVEL_COLUMNS.split(', ').map(c => `s.${c}`).join(', ')})
+           select (select count(*) from ins) as inserted,
+                  (select json_agg(held) from held) as levels,
+                  -- All lines or none: any line not held aborts the whole statement.
+                  agora_require((select count(*) from ins) = 0 or (select count(*) from held) = $9,
+                                'agora:short') as complete`,
+          [r.id, r.orderId, r.expiresAt, r.fingerprint, r.createdAt, skus, warehouses, quantities, r.lines.length],
+        ),
+      );
+      if (row.inserted === '0') return {kind: 'exists'};
+      return {kind: 'held', levels: (row.levels ?? []).map(fromJson)};
+    } catch (err) {
+      if ((err as {message?: string}).message === 'agora:short') return {kind: 'short'};
+      throw err;
+    }
+  }
+
+  async commitIfLive(
+    reservationId: string,
+    now: Date,
+  ): Promise<{reservation: Reservation; levels: StockLevel[]} | undefined> {
+    const [row] = await retryOnConflict(() =>
+      this.db.query<{
+        reservation: Omit<ReservationRow, 'lines' | 'expires_at' | 'created_at' | 'updated_at'> & {
+          expires_at: string;
+          created_at: string;
+          updated_at: string;
+        } | null;
+        lines: ReservationRow['lines'];
+        levels: LevelJson[] | null;
+      }>(
+        // The domain rule (Reservation.commit) for the common case: active and unexpired.
+        `with r as (
+           update reservation set state = 'committed', updated_at = $2
+            where reservation_id = $1 and state = 'active' and expires_at > $2
+           returning *),
+         taken as (
+           update stock_item s set on_hand = s.on_hand - l.quantity, reserved = s.reserved - l.quantity,
+                                   version = s.version + 1, updated_at = now()
+             from reservation_line l join r using (reservation_id)
+            where s.sku = l.sku and s.warehouse_id = l.warehouse_id
+           returning ${LEVEL_COLUMNS.split(', ').map(c => `s.${c}`).join(', ')})
+         select (select row_to_json(r) from r) as reservation,
+                (select json_agg(json_build_object('sku', l.sku, 'warehouse_id', l.warehouse_id,
+                          'quantity', l.quantity) order by l.sku, l.warehouse_id)
+                   from reservation_line l join r using (reservation_id)) as lines,
+                (select json_agg(taken) from taken) as levels`,
+        [reservationId, now],
+      ),
+    );
+    if (!row.reservation) return undefined;
+    const r = row.reservation;
+    return {
+      reservation: toReservation({
+        ...r,
+        lines: row.lines,
+        expires_at: new Date(r.expires_at),
+        created_at: new Date(r.created_at),
+        updated_at: new Date(r.updated_at),
+      }),
+      levels: (row.levels ?? []).map(fromJson),
+    };
+  }
+
+  async availableFor(lines: readonly ReservationLine[]): Promise<Array<number | undefined>> {
+    const [skus, warehouses] = lineArrays(lines);
+    const rows = await this.db.query<{i: number; available: number}>(
+      `select l.i, s.on_hand - s.reserved as available
+         from unnest($1::text[], $2::text[]) with ordinality as l(sku, warehouse_id, i)
+         join stock_item s using (sku, warehouse_id)`,
+      [skus, warehouses],
+    );
+    const byIndex = new Map(rows.map(r => [Number(r.i), r.available]));
+    return lines.map((_, i) => byIndex.get(i + 1));
+  }
+
+  async levelsWithStaleAlerts(limit: number): Promise<Array<{level: StockLevel; alertOpen: boolean}>> {
+    const rows = await this.db.query<LevelRow & {alert_open: boolean}>(
+      `select s.*, a.alert_id is not null as alert_open
+         from stock_item s
+         left join low_stock_alert a
+           on a.sku = s.sku and a.warehouse_id = s.warehouse_id and a.cleared_at is null
+        where (s.low_stock_threshold > 0 and s.on_hand - s.reserved <= s.low_stock_threshold)
+              <> (a.alert_id is not null)
+        limit $1`,
+      [limit],
+    );
+    return rows.map(r => ({level: toLevel(r), alertOpen: r.alert_open}));
   }
 
   async levelsOf(skus: readonly string[]): Promise<StockLevel[]> {

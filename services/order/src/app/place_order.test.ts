@@ -72,15 +72,19 @@ function fakes() {
     restock: jest.fn(async () => undefined),
     reservationState: jest.fn(async () => undefined),
   };
+  const paymentStates = new Map<string, 'captured' | 'declined' | 'refunded'>();
   const payment: PaymentGateway = {
-    authorize: jest.fn(async () => {
-      calls.push('authorize');
+    charge: jest.fn(async (paymentId: string) => {
+      calls.push('charge');
+      paymentStates.set(paymentId, 'captured');
       return {approved: true as const};
     }),
-    capture: jest.fn(async () => void calls.push('capture')),
     void: jest.fn(async () => void calls.push('void')),
-    refund: jest.fn(async () => void calls.push('refund')),
-    state: jest.fn(async () => undefined),
+    refund: jest.fn(async (paymentId: string) => {
+      calls.push('refund');
+      paymentStates.set(paymentId, 'refunded');
+    }),
+    state: jest.fn(async (paymentId: string) => paymentStates.get(paymentId)),
   };
   const useCase = new PlaceOrder(
     store,
@@ -106,11 +110,8 @@ describe('PlaceOrder', () => {
     const f = fakes();
     const order = await f.useCase.execute(command());
     expect(order.state).toBe('paid');
-    expect(f.calls).toEqual(['reserve', 'authorize', 'capture', 'commit']);
-    expect(f.payment.capture).toHaveBeenCalledWith(
-      order.paymentId,
-      usd('5.00'),
-    );
+    expect(f.calls).toEqual(['reserve', 'charge', 'commit']);
+    expect(f.payment.charge).toHaveBeenCalledWith(order.paymentId, order.id, usd('5.00'), 'tok_visa');
   });
 
   it('answers a repeated request with the same order and calls nothing again', async () => {
@@ -118,76 +119,69 @@ describe('PlaceOrder', () => {
     const first = await f.useCase.execute(command());
     const second = await f.useCase.execute(command());
     expect(second.id).toBe(first.id);
-    expect(f.payment.authorize).toHaveBeenCalledTimes(1);
+    expect(f.payment.charge).toHaveBeenCalledTimes(1);
   });
 
   it('refuses the same request id for another basket', async () => {
     const f = fakes();
     await f.useCase.execute(command());
-    await expect(
-      f.useCase.execute({...command(), lines: [{sku: 'A', quantity: 3}]}),
-    ).rejects.toMatchObject({
+    await expect(f.useCase.execute({...command(), lines: [{sku: 'A', quantity: 3}]})).rejects.toMatchObject({
       kind: 'already_exists',
     });
   });
 
   it('releases the stock and fails the order when the card is declined', async () => {
     const f = fakes();
-    (
-      f.payment.authorize as jest.Mock<PaymentGateway['authorize']>
-    ).mockResolvedValueOnce({
+    (f.payment.charge as jest.Mock<PaymentGateway['charge']>).mockResolvedValueOnce({
       approved: false,
       declineCode: 'card_declined',
     });
     const order = await f.useCase.execute(command());
     expect(order.state).toBe('failed');
     expect(order.failureReason).toBe('payment_declined');
-    expect(f.payment.authorize).toHaveBeenCalledTimes(1);
-    expect(f.calls).toEqual(['reserve', 'void', 'release']);
-    expect(f.payment.capture).not.toHaveBeenCalled();
+    expect(f.payment.charge).toHaveBeenCalledTimes(1);
+    expect(f.payment.refund).not.toHaveBeenCalled();
+    expect(f.calls).toEqual(['reserve', 'release']);
   });
 
-  it('refunds, voids and releases in reverse order when committing the stock fails', async () => {
+  it('refunds and releases, in reverse order, when committing the stock fails', async () => {
     const f = fakes();
-    (
-      f.inventory.commit as jest.Mock<InventoryGateway['commit']>
-    ).mockRejectedValueOnce(
+    (f.inventory.commit as jest.Mock<InventoryGateway['commit']>).mockRejectedValueOnce(
       new DomainError('failed_precondition', 'reservation expired'),
     );
     const order = await f.useCase.execute(command());
     expect(order.state).toBe('failed');
     expect(f.inventory.commit).toHaveBeenCalledTimes(1);
-    expect(f.calls).toEqual([
-      'reserve',
-      'authorize',
-      'capture',
-      'refund',
-      'void',
-      'release',
-    ]);
+    expect(f.calls).toEqual(['reserve', 'charge', 'refund', 'release']);
+  });
+
+  it('refunds a charge whose answer was lost', async () => {
+    const f = fakes();
+    (f.payment.charge as jest.Mock<PaymentGateway['charge']>).mockImplementationOnce(async paymentId => {
+      await f.payment.state(paymentId); // the provider took the money…
+      f.calls.push('charge');
+      (f.payment.state as jest.Mock<PaymentGateway['state']>).mockResolvedValue('captured');
+      throw new UnavailableError('payment unavailable: deadline exceeded'); // …but the answer never came
+    });
+    const order = await f.useCase.execute(command());
+    expect(order.state).toBe('failed');
+    expect(order.failureReason).toBe('payment_error');
+    expect(f.calls).toEqual(['reserve', 'charge', 'refund', 'release']);
   });
 
   it('rethrows out of stock and records the failed order for replay', async () => {
     const f = fakes();
-    (
-      f.inventory.reserve as jest.Mock<InventoryGateway['reserve']>
-    ).mockRejectedValue(
-      new StockShortageError(
-        'out of stock: SKU A has 0 available, 2 requested',
-      ),
+    (f.inventory.reserve as jest.Mock<InventoryGateway['reserve']>).mockRejectedValue(
+      new StockShortageError('out of stock: SKU A has 0 available, 2 requested'),
     );
     await expect(f.useCase.execute(command())).rejects.toThrow('SKU A');
-    await expect(f.useCase.execute(command())).rejects.toMatchObject({
-      kind: 'failed_precondition',
-    });
-    expect(f.payment.authorize).not.toHaveBeenCalled();
+    await expect(f.useCase.execute(command())).rejects.toMatchObject({kind: 'failed_precondition'});
+    expect(f.payment.charge).not.toHaveBeenCalled();
   });
 
   it('writes nothing when pricing does not know a SKU', async () => {
     const f = fakes();
-    (
-      f.pricing.quote as jest.Mock<PricingGateway['quote']>
-    ).mockRejectedValueOnce(
+    (f.pricing.quote as jest.Mock<PricingGateway['quote']>).mockRejectedValueOnce(
       new DomainError('not_found', 'SKU X has no USD price'),
     );
     await expect(f.useCase.execute(command())).rejects.toThrow('SKU X');
@@ -196,12 +190,8 @@ describe('PlaceOrder', () => {
 
   it('marks the order for recovery when an undo step keeps failing', async () => {
     const f = fakes();
-    (
-      f.payment.capture as jest.Mock<PaymentGateway['capture']>
-    ).mockRejectedValueOnce(new UnavailableError('payment down'));
-    (
-      f.inventory.release as jest.Mock<InventoryGateway['release']>
-    ).mockRejectedValue(new UnavailableError('inventory down'));
+    (f.payment.charge as jest.Mock<PaymentGateway['charge']>).mockRejectedValueOnce(new UnavailableError('payment down'));
+    (f.inventory.release as jest.Mock<InventoryGateway['release']>).mockRejectedValue(new UnavailableError('inventory down'));
     const order = await f.useCase.execute(command());
     expect(order.state).toBe('failed');
     expect(order.failureReason).toBe('payment_error');

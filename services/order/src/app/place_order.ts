@@ -2,7 +2,7 @@
  * PlaceOrder: the purchase saga.
  *
  *   quote (Pricing) → record PENDING order → reserve stock (Inventory)
- *   → authorize, capture (Payment) → commit stock → PAID
+ *   → charge: authorize and capture in one call (Payment) → commit stock → PAID
  *
  * Nothing is written before the quote succeeds, so a request for an unknown SKU leaves no
  * trace. From the PENDING record on, every step is idempotent by an id stored on the
@@ -114,26 +114,17 @@ export class PlaceOrder {
         this.inventory.release(order.reservationId),
       );
 
-      // Registered before the call: if the answer is lost (timeout), the payment may exist,
-      // and voiding a payment that was never made is a no-op.
-      saga.onFailure('void payment', () => this.payment.void(order.paymentId));
-      const auth = await this.payment.authorize(
+      // Registered before the call: if the answer is lost (a timeout), the money may or
+      // may not have been taken, so the undo looks at the payment's state first.
+      saga.onFailure('give the payment back', () => this.undoPayment(order));
+      const charge = await this.payment.charge(
         order.paymentId,
         order.id,
         order.total,
         token,
       );
-      if (!auth.approved) throw new PaymentDeclined(auth.declineCode);
+      if (!charge.approved) throw new PaymentDeclined(charge.declineCode);
 
-      saga.onFailure('refund payment', () =>
-        this.payment.refund(
-          order.paymentId,
-          sagaRefundId(order.id),
-          order.total,
-          'order failed after capture',
-        ),
-      );
-      await this.payment.capture(order.paymentId, order.total);
       await this.inventory.commit(order.reservationId);
 
       order.markPaid(this.clock.now());
@@ -156,6 +147,21 @@ export class PlaceOrder {
         log.error('order saga failed', {}, err);
       }
       return saved;
+    }
+  }
+
+  /** Refunds a captured payment, voids an authorized one, and leaves anything else. */
+  private async undoPayment(order: Order): Promise<void> {
+    const state = await this.payment.state(order.paymentId);
+    if (state === 'captured') {
+      await this.payment.refund(
+        order.paymentId,
+        sagaRefundId(order.id),
+        order.total,
+        'order failed after payment',
+      );
+    } else if (state === 'authorized') {
+      await this.payment.void(order.paymentId);
     }
   }
 

@@ -92,13 +92,16 @@ export type PaymentState =
   | 'refunded';
 
 export interface PaymentGateway {
-  authorize(
+  /**
+   * Authorizes and captures `amount` in one call (a sale); idempotent by payment id.
+   * Approved means the money was captured.
+   */
+  charge(
     paymentId: string,
     orderId: string,
     amount: Money,
     token: string,
   ): Promise<Authorization>;
-  capture(paymentId: string, amount: Money): Promise<void>;
   /** Idempotent; a payment that was never authorized counts as voided. */
   void(paymentId: string): Promise<void>;
   refund(

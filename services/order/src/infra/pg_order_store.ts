@@ -6,7 +6,7 @@
 import type {Database, Sql} from '../../../common/db/database.js';
 import type {OutgoingEvent} from '../../../common/messaging/event_bus.js';
 import {Money} from '../../../common/money/money.js';
-import {appendToOutbox} from '../../../common/outbox/outbox.js';
+import {outboxInsertSql, outboxParams} from '../../../common/outbox/outbox.js';
 import {
   Order,
   type FailureReason,
@@ -115,20 +115,32 @@ export class PgOrderStore implements OrderStore {
   }
 
   async save(order: Order): Promise<boolean> {
-    const saved = await this.db.tx(sql => this.saveIn(sql, order));
+    const saved = await this.saveIn(this.db, order);
     if (saved.events) this.afterCommit();
     return saved.ok;
   }
 
+  /**
+   * The state change and its events in one statement: one round trip, and atomic even
+   * outside a transaction. The events are inserted only if the version check passed.
+   */
   private async saveIn(
     sql: Sql,
     order: Order,
   ): Promise<{ok: boolean; events: boolean}> {
     const s = order.snapshot();
-    const n = await sql.execute(
-      `update customer_order set state = $3, refunded = $4, failure_reason = $5, failure_message = $6,
-         compensation_pending = $7, updated_at = $8, version = version + 1
-        where order_id = $1 and version = $2`,
+    // Taken now, before we know the outcome: when the version check fails the caller
+    // drops this stale order object and reloads.
+    const events = order.pullEvents().map(e => this.encode(order, e));
+    const [row] = await sql.query<{updated: string}>(
+      `with u as (
+         update customer_order set state = $3, refunded = $4, failure_reason = $5,
+                failure_message = $6, compensation_pending = $7, updated_at = $8,
+                version = version + 1
+          where order_id = $1 and version = $2
+         returning 1),
+       ev as (${outboxInsertSql(9, 'where exists (select 1 from u)')} returning 1)
+       select (select count(*) from u) as updated`,
       [
         s.id,
         s.version,
@@ -138,15 +150,11 @@ export class PgOrderStore implements OrderStore {
         s.failureMessage,
         s.compensationPending,
         s.updatedAt,
+        ...outboxParams(events),
       ],
     );
-    if (n === 0) return {ok: false, events: false};
+    if (row.updated === '0') return {ok: false, events: false};
     order.confirmSaved();
-    const events = order.pullEvents();
-    await appendToOutbox(
-      sql,
-      events.map(e => this.encode(order, e)),
-    );
     return {ok: true, events: events.length > 0};
   }
 

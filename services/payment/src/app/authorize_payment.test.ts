@@ -59,6 +59,30 @@ describe('AuthorizePayment', () => {
       ]);
     });
 
+    it('authorizes and captures in one step when asked to (a sale)', async () => {
+      const payment = await authorize.execute(command({capture: true}));
+
+      expect(payment.state).toBe('captured');
+      expect(payment.capturedAmount.format()).toBe('10.00 USD');
+      expect(provider.capture).toHaveBeenCalledTimes(1);
+      expect(provider.capture.mock.calls[0][0].idempotencyKey).toBe(`${PAYMENT_ID}:capture`);
+      expect((await store.find(PAYMENT_ID))?.state).toBe('captured');
+      expect(store.committedEvents.map(e => e.event)).toEqual(['authorized', 'captured']);
+    });
+
+    it('does not capture a declined sale', async () => {
+      provider.authorize.mockResolvedValueOnce({
+        approved: false,
+        reference: 'auth_declined',
+        declineCode: 'card_declined',
+      });
+
+      const payment = await authorize.execute(command({capture: true}));
+
+      expect(payment.state).toBe('declined');
+      expect(provider.capture).not.toHaveBeenCalled();
+    });
+
     it('returns a DECLINED payment, not an error, when the provider declines', async () => {
       provider.authorize.mockResolvedValueOnce({
         approved: false,

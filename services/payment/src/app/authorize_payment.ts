@@ -8,7 +8,7 @@ import {
 import {fingerprint} from '../../../common/idempotency/fingerprint.js';
 import type {Money} from '../../../common/money/money.js';
 import {Payment} from '../domain/payment.js';
-import {authorizeKey} from './provider_keys.js';
+import {authorizeKey, captureKey} from './provider_keys.js';
 import type {Clock, PaymentProvider, PaymentStore} from './ports.js';
 
 export interface AuthorizePaymentCommand {
@@ -17,6 +17,8 @@ export interface AuthorizePaymentCommand {
   amount: Money;
   /** Passed to the provider only; never stored, logged or traced. */
   paymentToken: string;
+  /** Capture the whole amount in the same step (a sale). */
+  capture?: boolean;
 }
 
 /**
@@ -29,6 +31,7 @@ export function authorizationFingerprint(cmd: AuthorizePaymentCommand): string {
     orderId: cmd.orderId,
     amount: cmd.amount.toString(),
     currency: cmd.amount.currencyCode,
+    capture: cmd.capture === true,
     token: fingerprint(cmd.paymentToken),
   });
 }
@@ -74,7 +77,18 @@ export class AuthorizePayment {
     const payment = result.approved
       ? Payment.authorized(fresh)
       : Payment.declined(fresh, result.declineCode);
-    if (await this.store.tx(tx => tx.insert(payment))) return payment;
+    let captureReference: string | undefined;
+    if (result.approved && cmd.capture) {
+      // Same idempotency key as a separate CapturePayment, so a retry of either form
+      // never charges twice.
+      ({reference: captureReference} = await this.provider.capture({
+        idempotencyKey: captureKey(cmd.paymentId),
+        authorizationReference: result.reference,
+        amount: cmd.amount,
+      }));
+      payment.capture(undefined, fresh.now);
+    }
+    if (await this.store.tx(tx => tx.insert(payment, captureReference))) return payment;
 
     const winner = await this.store.find(cmd.paymentId);
     if (!winner) {

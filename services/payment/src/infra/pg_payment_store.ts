@@ -91,12 +91,13 @@ class PgPaymentTx implements PaymentTx {
     private readonly encode: PaymentEventEncoder,
   ) {}
 
-  async insert(payment: Payment): Promise<boolean> {
+  async insert(payment: Payment, captureReference?: string): Promise<boolean> {
     const p = payment.snapshot();
     const inserted = await this.sql.execute(
       `insert into payment (payment_id, order_id, state, currency_code, amount, decline_code,
-                            provider, provider_reference, request_fingerprint, created_at, updated_at)
-       values ($1, $2, $3, $4, $5::numeric, $6, $7, $8, $9, $10, $11)
+                            provider, provider_reference, request_fingerprint, created_at, updated_at,
+                            captured_amount, capture_reference)
+       values ($1, $2, $3, $4, $5::numeric, $6, $7, $8, $9, $10, $11, $12::numeric, $13)
        on conflict (payment_id) do nothing`,
       [
         p.id,
@@ -110,6 +111,8 @@ class PgPaymentTx implements PaymentTx {
         p.requestFingerprint,
         p.createdAt,
         p.updatedAt,
+        numeric(p.capturedAmount),
+        captureReference ?? '',
       ],
     );
     if (inserted === 0) return false;
@@ -144,9 +147,11 @@ class PgPaymentTx implements PaymentTx {
 
   async save(payment: Payment, receipt?: ProviderReceipt): Promise<void> {
     const p = payment.snapshot();
+    // One statement for the state and the capture or void receipt.
     await this.sql.execute(
       `update payment set state = $2, captured_amount = $3::numeric, refunded_amount = $4::numeric,
-                          updated_at = $5
+                          updated_at = $5, capture_reference = coalesce($6, capture_reference),
+                          void_reference = coalesce($7, void_reference)
         where payment_id = $1`,
       [
         p.id,
@@ -154,19 +159,11 @@ class PgPaymentTx implements PaymentTx {
         numeric(p.capturedAmount),
         numeric(p.refundedAmount),
         p.updatedAt,
+        receipt?.operation === 'capture' ? receipt.reference : null,
+        receipt?.operation === 'void' ? receipt.reference : null,
       ],
     );
-    if (receipt?.operation === 'capture') {
-      await this.sql.execute(
-        'update payment set capture_reference = $2 where payment_id = $1',
-        [p.id, receipt.reference],
-      );
-    } else if (receipt?.operation === 'void') {
-      await this.sql.execute(
-        'update payment set void_reference = $2 where payment_id = $1',
-        [p.id, receipt.reference],
-      );
-    } else if (receipt?.operation === 'refund') {
+    if (receipt?.operation === 'refund') {
       await this.sql.execute(
         'update refund set provider_reference = $3 where refund_id = $1 and payment_id = $2',
         [receipt.refundId, p.id, receipt.reference],

@@ -35,6 +35,7 @@ export function createPaymentService(
         orderId: req.orderId,
         amount: chargeableFromProto(req.amount, 'amount'),
         paymentToken: req.paymentToken,
+        capture: req.capture,
       });
       return {payment: paymentToProto(payment)};
     },

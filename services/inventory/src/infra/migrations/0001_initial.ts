@@ -71,7 +71,3 @@ export class Migration0001Initial extends Migration {
     this.addSql(OUTBOX_TABLE_SQL);
   }
 }
-
-export const INVENTORY_MIGRATIONS = [
-  {name: '0001_initial', class: Migration0001Initial},
-];

@@ -147,7 +147,7 @@ const PAYMENT_STATES: Record<number, PaymentState> = {
 export class GrpcPaymentGateway implements PaymentGateway {
   constructor(private readonly client: Client<typeof PaymentService>) {}
 
-  async authorize(
+  async charge(
     paymentId: string,
     orderId: string,
     amount: Money,
@@ -159,6 +159,7 @@ export class GrpcPaymentGateway implements PaymentGateway {
         orderId,
         amount: moneyToProto(amount),
         paymentToken: token,
+        capture: true,
       }),
     );
     const payment = res.payment;
@@ -166,12 +167,6 @@ export class GrpcPaymentGateway implements PaymentGateway {
       return {approved: false, declineCode: payment.declineCode || 'declined'};
     }
     return {approved: true};
-  }
-
-  async capture(paymentId: string, amount: Money): Promise<void> {
-    await callPeer('payment', () =>
-      this.client.capturePayment({paymentId, amount: moneyToProto(amount)}),
-    );
   }
 
   async void(paymentId: string): Promise<void> {

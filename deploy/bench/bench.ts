@@ -1,0 +1,300 @@
+/**
+ * `npm run bench`: load tests with ghz against the real system on this machine, each
+ * figure printed next to a limit measured in the same run.
+ *
+ * It starts its own system (database agora_bench, namespace agorabench, tracing off),
+ * seeds its SKUs by RPC, and runs the scenarios: CreateOrder on 1,000 spread SKUs,
+ * CreateOrder on one hot SKU, ReserveStock alone, and a read (GetPrices). For each it
+ * reports calls/s, paid orders/s (counted in PostgreSQL), p50/p95/p99, counts by status
+ * code, CPU per call or per paid order summed over every process on the machine that
+ * served it (services, PostgreSQL, Redis, RabbitMQ, balancer; from /proc), and the
+ * services' peak RSS. Limits: pgbench running a minimal one-transaction order, and ghz
+ * against a trivial grpc-js server. Results go to .agora/bench/ as JSON too.
+ *
+ * BENCH_SECONDS (default 10) sets each scenario's length; BENCH_CONCURRENCY (64) the
+ * requests in flight.
+ */
+import {spawnSync} from 'node:child_process';
+import {mkdirSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
+import pg from 'pg';
+import {StockAdjustmentReason} from '../../gen/agora/inventory/v1/inventory_pb.js';
+import {InventoryService} from '../../gen/agora/inventory/v1/inventory_service_pb.js';
+import {PricingService} from '../../gen/agora/pricing/v1/pricing_service_pb.js';
+import type {ServiceName} from '../../services/common/config/service_config.js';
+import {derivedId} from '../../services/common/idempotency/derived_id.js';
+import {startMesh, type Mesh} from '../../services/common/process/mesh.js';
+import {repoRoot, startServiceProcessAt} from '../../services/common/process/service_process.js';
+import {createGrpcClient} from '../../services/common/rpc/grpc_client.js';
+import {percentileMs, runGhz, type GhzReport} from './ghz.js';
+import {pgbenchBaseline} from './pgbench_baseline.js';
+import {cpuSeconds, INFRASTRUCTURE, rssMiB, type Accounted} from './proc_stats.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
+const SPREAD_SKUS = 1000;
+const ADMIN_URL = process.env.AGORA_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const outDir = join(repoRoot(), '.agora', 'bench');
+
+interface Scenario {
+  name: string;
+  service: ServiceName;
+  call: string;
+  data: string;
+  /** Count paid orders created during the run. */
+  orders?: boolean;
+}
+
+const order = (sku: string) =>
+  `{"request_id":"{{newUUID}}","customer_id":"bench-{{.WorkerID}}","currency_code":"USD",` +
+  `"lines":[{"sku":"${sku}","quantity":1}],"payment_token":"tok_visa"}`;
+
+const SCENARIOS: Scenario[] = [
+  {
+    name: 'CreateOrder, spread SKUs',
+    service: 'order',
+    call: 'agora.order.v1.OrderService/CreateOrder',
+    data: order(`BENCH-S-{{randomInt 0 ${SPREAD_SKUS}}}`),
+    orders: true,
+  },
+  {
+    name: 'CreateOrder, one hot SKU',
+    service: 'order',
+    call: 'agora.order.v1.OrderService/CreateOrder',
+    data: order('BENCH-HOT'),
+    orders: true,
+  },
+  {
+    name: 'ReserveStock alone',
+    service: 'inventory',
+    call: 'agora.inventory.v1.InventoryService/ReserveStock',
+    // Short leases: the sweeper gives the units back during the run.
+    data: `{"reservation_id":"{{newUUID}}","order_id":"bench","lines":[{"sku":"BENCH-S-{{randomInt 0 ${SPREAD_SKUS}}}","quantity":1}],"ttl":"2s"}`,
+  },
+  {
+    name: 'GetPrices (read)',
+    service: 'pricing',
+    call: 'agora.pricing.v1.PricingService/GetPrices',
+    data: `{"skus":["BENCH-S-{{randomInt 0 ${SPREAD_SKUS}}}"],"currency_code":"USD"}`,
+  },
+];
+
+interface ScenarioResult {
+  name: string;
+  target: string;
+  calls: number;
+  callsPerSecond: number;
+  paidOrders?: number;
+  paidOrdersPerSecond?: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  statusCodes: Record<string, number>;
+  cpuSecondsByProcess: Record<string, number>;
+  cpuMsPerCall: number;
+  cpuMsPerPaidOrder?: number;
+  peakRssMiB: Record<string, number>;
+}
+
+async function freshDatabase(name: string): Promise<string> {
+  const admin = new pg.Client({connectionString: ADMIN_URL});
+  await admin.connect();
+  await admin.query(`drop database if exists ${name} with (force)`);
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function seed(mesh: Mesh): Promise<void> {
+  const inventory = createGrpcClient(InventoryService, mesh.processes.inventory.grpcAddress);
+  const pricing = createGrpcClient(PricingService, mesh.processes.pricing.grpcAddress);
+  const skus = ['BENCH-HOT', ...Array.from({length: SPREAD_SKUS}, (_, i) => `BENCH-S-${i}`)];
+  let next = 0;
+  await Promise.all(
+    Array.from({length: 16}, async () => {
+      while (next < skus.length) {
+        const sku = skus[next++];
+        await inventory.adjustStock({
+          requestId: derivedId('bench-seed', sku),
+          sku,
+          delta: sku === 'BENCH-HOT' ? 1_000_000 : 100_000,
+          reason: StockAdjustmentReason.RESTOCK,
+        });
+        await pricing.setBasePrice({sku, price: {currencyCode: 'USD', amount: '19.99'}});
+      }
+    }),
+  );
+  inventory.close();
+  pricing.close();
+}
+
+/** Runs ghz while accounting CPU of `accounted` and sampling RSS of the services. */
+async function measure(
+  target: string,
+  scenario: Scenario,
+  accounted: Accounted[],
+  servicePids: Record<string, number>,
+  countPaid: () => Promise<number>,
+): Promise<ScenarioResult> {
+  const peak: Record<string, number> = {};
+  const sampler = setInterval(() => {
+    for (const [name, pid] of Object.entries(servicePids)) peak[name] = Math.max(peak[name] ?? 0, rssMiB(pid));
+  }, 250);
+  const paidBefore = scenario.orders ? await countPaid() : 0;
+  const before = cpuSeconds(accounted);
+  const report: GhzReport = await runGhz({
+    target,
+    call: scenario.call,
+    data: scenario.data,
+    concurrency: CONCURRENCY,
+    duration: `${SECONDS}s`,
+  });
+  const after = cpuSeconds(accounted);
+  clearInterval(sampler);
+  const cpu: Record<string, number> = {};
+  let total = 0;
+  for (const k of Object.keys(after)) {
+    cpu[k] = round(after[k] - (before[k] ?? 0), 2);
+    total += after[k] - (before[k] ?? 0);
+  }
+  const wallSeconds = report.total / 1e9;
+  const result: ScenarioResult = {
+    name: scenario.name,
+    target,
+    calls: report.count,
+    callsPerSecond: round(report.count / wallSeconds, 1),
+    p50Ms: round(percentileMs(report, 50), 2),
+    p95Ms: round(percentileMs(report, 95), 2),
+    p99Ms: round(percentileMs(report, 99), 2),
+    statusCodes: report.statusCodeDistribution,
+    cpuSecondsByProcess: cpu,
+    cpuMsPerCall: round((total * 1000) / Math.max(report.count, 1), 3),
+    peakRssMiB: Object.fromEntries(Object.entries(peak).map(([k, v]) => [k, round(v, 1)])),
+  };
+  if (scenario.orders) {
+    const paid = (await countPaid()) - paidBefore;
+    result.paidOrders = paid;
+    result.paidOrdersPerSecond = round(paid / wallSeconds, 1);
+    result.cpuMsPerPaidOrder = round((total * 1000) / Math.max(paid, 1), 3);
+  }
+  return result;
+}
+
+async function echoBaseline(): Promise<ScenarioResult> {
+  const echo = await startServiceProcessAt(
+    'echo',
+    join(repoRoot(), 'dist', 'deploy', 'bench', 'echo_server.js'),
+    {},
+    join(outDir, 'logs', 'echo.log'),
+  );
+  try {
+    return await measure(
+      echo.grpcAddress,
+      {name: 'trivial grpc-js server (health Check)', service: 'order', call: 'grpc.health.v1.Health/Check', data: '{}'},
+      [{name: 'echo', pids: [echo.child.pid!]}],
+      {echo: echo.child.pid!},
+      async () => 0,
+    );
+  } finally {
+    await echo.stop();
+  }
+}
+
+function round(n: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+
+function ratio(a: number, b: number): string {
+  return Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a';
+}
+
+async function main(): Promise<void> {
+  mkdirSync(outDir, {recursive: true});
+  const tools = spawnSync('bash', [join(repoRoot(), 'deploy', 'tools', 'build-tools.sh'), 'ghz'], {stdio: 'inherit'});
+  if (tools.status !== 0) throw new Error('building ghz failed');
+
+  console.log(`bench: ${SECONDS}s per scenario, ${CONCURRENCY} requests in flight, ghz on 1 core`);
+  console.log('bench: limit 1/2: pgbench, minimal one-transaction order, 32 clients, synchronous commit…');
+  const pgbench = await pgbenchBaseline(ADMIN_URL, SECONDS);
+  console.log(`  spread SKUs ${pgbench.spreadTps.toFixed(0)} tps, one hot SKU ${pgbench.hotTps.toFixed(0)} tps`);
+  console.log('bench: limit 2/2: ghz against a trivial grpc-js server…');
+  const echo = await echoBaseline();
+  console.log(`  ${echo.callsPerSecond} calls/s, p99 ${echo.p99Ms} ms, ${echo.cpuMsPerCall} ms CPU per call (server)`);
+
+  const databaseUrl = await freshDatabase('agora_bench');
+  console.log('bench: starting the system (tracing off)…');
+  const mesh = await startMesh({
+    env: {
+      AGORA_DATABASE_URL: databaseUrl,
+      AGORA_NAMESPACE: 'agorabench',
+      AGORA_TRACING: 'off',
+      AGORA_LOG_LEVEL: 'warn',
+    },
+    anyPorts: true,
+    logDir: join(outDir, 'logs'),
+  });
+  const db = new pg.Pool({connectionString: databaseUrl, max: 2});
+  const results: ScenarioResult[] = [];
+  try {
+    console.log(`bench: seeding ${SPREAD_SKUS + 1} SKUs by RPC…`);
+    await seed(mesh);
+    const servicePids = Object.fromEntries(
+      Object.values(mesh.processes).map(p => [p.name, p.child.pid!]),
+    );
+    const accounted: Accounted[] = [
+      {name: 'services', pids: Object.values(servicePids)},
+      ...INFRASTRUCTURE,
+    ];
+    const countPaid = async () =>
+      Number((await db.query("select count(*) as n from ordering.customer_order where state = 'paid'")).rows[0].n);
+    for (const scenario of SCENARIOS) {
+      console.log(`bench: ${scenario.name}…`);
+      const target = mesh.processes[scenario.service].grpcAddress;
+      results.push(await measure(target, scenario, accounted, servicePids, countPaid));
+    }
+  } finally {
+    await db.end();
+    await mesh.stop();
+  }
+
+  console.log('\nresults (direct to each service; limits measured above in this run)\n');
+  for (const r of results) {
+    console.log(`${r.name}`);
+    if (r.paidOrdersPerSecond !== undefined) {
+      const limit = r.name.includes('hot') ? pgbench.hotTps : pgbench.spreadTps;
+      console.log(
+        `  paid orders/s  ${r.paidOrdersPerSecond}  (${ratio(r.paidOrdersPerSecond, limit)} pgbench's ${limit.toFixed(0)} tps)`,
+      );
+    }
+    console.log(`  calls/s        ${r.callsPerSecond}  (${ratio(r.callsPerSecond, echo.callsPerSecond)} the trivial server's)`);
+    console.log(
+      `  latency ms     p50 ${r.p50Ms}  p95 ${r.p95Ms}  p99 ${r.p99Ms}  (p99 ${ratio(r.p99Ms, echo.p99Ms)} the trivial server's ${echo.p99Ms})`,
+    );
+    console.log(`  status codes   ${JSON.stringify(r.statusCodes)}`);
+    const perOrder = r.cpuMsPerPaidOrder !== undefined ? `, ${r.cpuMsPerPaidOrder} ms per paid order` : '';
+    console.log(
+      `  CPU            ${r.cpuMsPerCall} ms per call${perOrder}  (${ratio(r.cpuMsPerPaidOrder ?? r.cpuMsPerCall, echo.cpuMsPerCall)} the trivial server's per call) ${JSON.stringify(r.cpuSecondsByProcess)}`,
+    );
+    console.log(`  peak RSS MiB   ${JSON.stringify(r.peakRssMiB)}`);
+  }
+  const file = join(outDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  const body = JSON.stringify(
+    {when: new Date().toISOString(), seconds: SECONDS, concurrency: CONCURRENCY, limits: {pgbench, echo}, results},
+    null,
+    2,
+  );
+  writeFileSync(file, body);
+  writeFileSync(join(outDir, 'latest.json'), body);
+  console.log(`\nbench: wrote ${file}`);
+}
+
+main().then(
+  () => process.exit(0),
+  err => {
+    console.error(`bench: ${err instanceof Error ? err.stack : String(err)}`);
+    process.exit(1);
+  },
+);
