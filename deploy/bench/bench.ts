@@ -12,10 +12,11 @@
  * against a trivial grpc-js server. Results go to .agora/bench/ as JSON too.
  *
  * BENCH_SECONDS (default 10) sets each scenario's length; BENCH_CONCURRENCY (64) the
- * requests in flight.
+ * requests in flight; BENCH_PROFILE=1 writes a V8 CPU profile of every service to
+ * .agora/bench/profiles and prints where the busiest one spent its time.
  */
 import {spawnSync} from 'node:child_process';
-import {mkdirSync, writeFileSync} from 'node:fs';
+import {mkdirSync, readdirSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import pg from 'pg';
 import {StockAdjustmentReason} from '../../gen/agora/inventory/v1/inventory_pb.js';
@@ -28,6 +29,7 @@ import {repoRoot, startServiceProcessAt} from '../../services/common/process/ser
 import {createGrpcClient} from '../../services/common/rpc/grpc_client.js';
 import {percentileMs, runGhz, type GhzReport} from './ghz.js';
 import {pgbenchBaseline} from './pgbench_baseline.js';
+import {busySeconds, summarize} from './profile_summary.js';
 import {cpuSeconds, INFRASTRUCTURE, rssMiB, type Accounted} from './proc_stats.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -35,6 +37,7 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const SPREAD_SKUS = 1000;
 const ADMIN_URL = process.env.AGORA_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const outDir = join(repoRoot(), '.agora', 'bench');
+const PROFILE = process.env.BENCH_PROFILE === '1';
 
 interface Scenario {
   name: string;
@@ -226,24 +229,28 @@ async function main(): Promise<void> {
 
   const databaseUrl = await freshDatabase('agora_bench');
   console.log('bench: starting the system (tracing off)…');
+  const profileDir = join(outDir, 'profiles');
   const mesh = await startMesh({
     env: {
       AGORA_DATABASE_URL: databaseUrl,
       AGORA_NAMESPACE: 'agorabench',
       AGORA_TRACING: 'off',
       AGORA_LOG_LEVEL: 'warn',
+      ...(PROFILE ? {NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}`} : {}),
     },
     anyPorts: true,
     logDir: join(outDir, 'logs'),
   });
   const db = new pg.Pool({connectionString: databaseUrl, max: 2});
   const results: ScenarioResult[] = [];
+  let servicePidsByName: Record<string, number> = {};
   try {
     console.log(`bench: seeding ${SPREAD_SKUS + 1} SKUs by RPC…`);
     await seed(mesh);
     const servicePids = Object.fromEntries(
       Object.values(mesh.processes).map(p => [p.name, p.child.pid!]),
     );
+    servicePidsByName = servicePids;
     const accounted: Accounted[] = [
       {name: 'services', pids: Object.values(servicePids)},
       ...INFRASTRUCTURE,
@@ -279,6 +286,27 @@ async function main(): Promise<void> {
       `  CPU            ${r.cpuMsPerCall} ms per call${perOrder}  (${ratio(r.cpuMsPerPaidOrder ?? r.cpuMsPerCall, echo.cpuMsPerCall)} the trivial server's per call) ${JSON.stringify(r.cpuSecondsByProcess)}`,
     );
     console.log(`  peak RSS MiB   ${JSON.stringify(r.peakRssMiB)}`);
+  }
+  if (PROFILE) {
+    // V8 names profiles CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile and writes them
+    // when the services exit. The busiest is the one with the most busy time in the run.
+    const names = Object.fromEntries(
+      Object.entries(servicePidsByName).map(([n, pid]) => [pid, n]),
+    );
+    const profiles = readdirSync(profileDir)
+      .filter(f => f.endsWith('.cpuprofile'))
+      .map(f => ({f, pid: Number(f.split('.')[3])}))
+      .filter(x => names[x.pid])
+      .map(x => ({...x, service: names[x.pid], busy: busySeconds(join(profileDir, x.f))}))
+      .sort((a, b) => b.busy - a.busy);
+    console.log(`\nCPU profiles (whole run) in ${profileDir}:`);
+    for (const p of profiles) {
+      console.log(`  ${p.service.padEnd(10)} ${p.busy.toFixed(1)} s busy  ${p.f}`);
+    }
+    if (profiles[0]) {
+      console.log(`\nbusiest service: ${profiles[0].service}`);
+      console.log(summarize(join(profileDir, profiles[0].f), 15));
+    }
   }
   const file = join(outDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   const body = JSON.stringify(

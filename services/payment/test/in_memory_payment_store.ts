@@ -50,6 +50,10 @@ export class InMemoryPaymentStore implements PaymentStore {
   /** How many transactions ran (committed or not). */
   transactions = 0;
 
+  async insert(payment: Payment, _captureReference?: string): Promise<boolean> {
+    return this.tx(tx => tx.insert(payment));
+  }
+
   async tx<T>(work: (tx: PaymentTx) => Promise<T>): Promise<T> {
     const run = async () => {
       this.transactions++;

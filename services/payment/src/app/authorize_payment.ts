@@ -88,7 +88,7 @@ export class AuthorizePayment {
       }));
       payment.capture(undefined, fresh.now);
     }
-    if (await this.store.tx(tx => tx.insert(payment, captureReference))) return payment;
+    if (await this.store.insert(payment, captureReference)) return payment;
 
     const winner = await this.store.find(cmd.paymentId);
     if (!winner) {

@@ -7,6 +7,11 @@ import type {Payment, Refund} from '../domain/payment.js';
 
 /** Reads and transactions on the payment database. */
 export interface PaymentStore {
+  /**
+   * Inserts a new payment and queues its events in one atomic step outside any
+   * transaction; false, writing nothing, when the payment id exists already.
+   */
+  insert(payment: Payment, captureReference?: string): Promise<boolean>;
   /** Runs `work` in one transaction; events of saved payments commit with it. */
   tx<T>(work: (tx: PaymentTx) => Promise<T>): Promise<T>;
   find(paymentId: string): Promise<Payment | undefined>;

@@ -7,7 +7,11 @@
 import type {Database, Sql} from '../../../common/db/database.js';
 import type {OutgoingEvent} from '../../../common/messaging/event_bus.js';
 import {Money} from '../../../common/money/money.js';
-import {appendToOutbox} from '../../../common/outbox/outbox.js';
+import {
+  appendToOutbox,
+  outboxInsertSql,
+  outboxParams,
+} from '../../../common/outbox/outbox.js';
 import type {PaymentStore, PaymentTx, ProviderReceipt} from '../app/ports.js';
 import {
   Payment,
@@ -91,33 +95,8 @@ class PgPaymentTx implements PaymentTx {
     private readonly encode: PaymentEventEncoder,
   ) {}
 
-  async insert(payment: Payment, captureReference?: string): Promise<boolean> {
-    const p = payment.snapshot();
-    const inserted = await this.sql.execute(
-      `insert into payment (payment_id, order_id, state, currency_code, amount, decline_code,
-                            provider, provider_reference, request_fingerprint, created_at, updated_at,
-                            captured_amount, capture_reference)
-       values ($1, $2, $3, $4, $5::numeric, $6, $7, $8, $9, $10, $11, $12::numeric, $13)
-       on conflict (payment_id) do nothing`,
-      [
-        p.id,
-        p.orderId,
-        p.state,
-        p.amount.currencyCode,
-        numeric(p.amount),
-        p.declineCode,
-        p.provider,
-        p.providerReference,
-        p.requestFingerprint,
-        p.createdAt,
-        p.updatedAt,
-        numeric(p.capturedAmount),
-        captureReference ?? '',
-      ],
-    );
-    if (inserted === 0) return false;
-    await this.queueEvents(payment);
-    return true;
+  insert(payment: Payment, captureReference?: string): Promise<boolean> {
+    return insertPayment(this.sql, this.encode, payment, captureReference);
   }
 
   async lock(paymentId: string): Promise<Payment | undefined> {
@@ -180,6 +159,48 @@ class PgPaymentTx implements PaymentTx {
   }
 }
 
+/**
+ * A new payment and its events in one statement: atomic on its own, so the hot path
+ * (every order's sale) needs no BEGIN/COMMIT round trips.
+ */
+async function insertPayment(
+  sql: Sql,
+  encode: PaymentEventEncoder,
+  payment: Payment,
+  captureReference: string | undefined,
+): Promise<boolean> {
+  const p = payment.snapshot();
+  const events = payment.events.map(event => encode(payment, event));
+  const [row] = await sql.query<{inserted: string}>(
+    `with ins as (
+       insert into payment (payment_id, order_id, state, currency_code, amount, decline_code,
+                            provider, provider_reference, request_fingerprint, created_at, updated_at,
+                            captured_amount, capture_reference)
+       values ($1, $2, $3, $4, $5::numeric, $6, $7, $8, $9, $10, $11, $12::numeric, $13)
+       on conflict (payment_id) do nothing
+       returning 1),
+     ev as (${outboxInsertSql(14, 'where exists (select 1 from ins)')} returning 1)
+     select (select count(*) from ins) as inserted`,
+    [
+      p.id,
+      p.orderId,
+      p.state,
+      p.amount.currencyCode,
+      numeric(p.amount),
+      p.declineCode,
+      p.provider,
+      p.providerReference,
+      p.requestFingerprint,
+      p.createdAt,
+      p.updatedAt,
+      numeric(p.capturedAmount),
+      captureReference ?? '',
+      ...outboxParams(events),
+    ],
+  );
+  return row.inserted !== '0';
+}
+
 export class PgPaymentStore implements PaymentStore {
   constructor(
     private readonly db: Database,
@@ -200,6 +221,12 @@ export class PgPaymentStore implements PaymentStore {
     );
     if (wroteEvents) this.afterCommit();
     return result;
+  }
+
+  async insert(payment: Payment, captureReference?: string): Promise<boolean> {
+    const inserted = await insertPayment(this.db, this.encode, payment, captureReference);
+    if (inserted && payment.events.length > 0) this.afterCommit();
+    return inserted;
   }
 
   async find(paymentId: string): Promise<Payment | undefined> {
