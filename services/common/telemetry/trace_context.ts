@@ -23,7 +23,12 @@ export async function flushTraces(): Promise<void> {
     };
   };
   const delegate = provider.getDelegate?.();
-  await delegate?.shutdown?.().catch(() => undefined);
+  // Bounded: with the collector unreachable the exporter would retry for many seconds,
+  // holding up a rolling restart for spans nobody can receive.
+  await Promise.race([
+    delegate?.shutdown?.().catch(() => undefined),
+    new Promise(resolve => setTimeout(resolve, 2000).unref()),
+  ]);
 }
 
 /**

@@ -8,6 +8,7 @@ import {OTLPTraceExporter} from '@opentelemetry/exporter-trace-otlp-proto';
 import {GrpcInstrumentation} from '@opentelemetry/instrumentation-grpc';
 import {IORedisInstrumentation} from '@opentelemetry/instrumentation-ioredis';
 import {PgInstrumentation} from '@opentelemetry/instrumentation-pg';
+import {envDetector} from '@opentelemetry/resources';
 import {NodeSDK} from '@opentelemetry/sdk-node';
 import {BatchSpanProcessor} from '@opentelemetry/sdk-trace';
 
@@ -39,7 +40,9 @@ export function startTracing(): void {
       new PgInstrumentation({requireParentSpan: true}),
       new IORedisInstrumentation({requireParentSpan: true}),
     ],
-    resourceDetectors: [],
+    // OTEL_RESOURCE_ATTRIBUTES (e.g. service.instance.id=order-a) tells replicas apart;
+    // the host and process detectors would only add start-up time.
+    resourceDetectors: [envDetector],
   });
   sdk.start();
   // The service host flushes on shutdown through the global provider (trace_context.ts).
