@@ -59,9 +59,9 @@ function describePorts(env: Record<string, string | undefined>): string {
 }
 
 /**
- * True when `pid` is a live (not zombie) process running `name`'s entry point. A replica
- * whose parent has gone is reaped by init, but a zombie still answers kill(pid, 0), so
- * /proc is read instead.
+ * True when `pid` is a live process running `name`'s entry point. /proc rather than
+ * kill(pid, 0): an exited replica stays a zombie until its parent reaps it (in a
+ * container, the init that inherits it may never do so), and a zombie answers kill.
  */
 export function isServiceProcess(pid: number, name: ServiceName): boolean {
   try {
