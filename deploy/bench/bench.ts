@@ -25,17 +25,26 @@ import {PricingService} from '../../gen/agora/pricing/v1/pricing_service_pb.js';
 import type {ServiceName} from '../../services/common/config/service_config.js';
 import {derivedId} from '../../services/common/idempotency/derived_id.js';
 import {startMesh, type Mesh} from '../../services/common/process/mesh.js';
-import {repoRoot, startServiceProcessAt} from '../../services/common/process/service_process.js';
+import {
+  repoRoot,
+  startServiceProcessAt,
+} from '../../services/common/process/service_process.js';
 import {createGrpcClient} from '../../services/common/rpc/grpc_client.js';
 import {percentileMs, runGhz, type GhzReport} from './ghz.js';
 import {pgbenchBaseline} from './pgbench_baseline.js';
 import {busySeconds, summarize} from './profile_summary.js';
-import {cpuSeconds, INFRASTRUCTURE, rssMiB, type Accounted} from './proc_stats.js';
+import {
+  cpuSeconds,
+  INFRASTRUCTURE,
+  rssMiB,
+  type Accounted,
+} from './proc_stats.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const SPREAD_SKUS = 1000;
-const ADMIN_URL = process.env.AGORA_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const ADMIN_URL =
+  process.env.AGORA_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const outDir = join(repoRoot(), '.agora', 'bench');
 const PROFILE = process.env.BENCH_PROFILE === '1';
 
@@ -49,7 +58,7 @@ interface Scenario {
 }
 
 const order = (sku: string) =>
-  `{"request_id":"{{newUUID}}","customer_id":"bench-{{.WorkerID}}","currency_code":"USD",` +
+  '{"request_id":"{{newUUID}}","customer_id":"bench-{{.WorkerID}}","currency_code":"USD",' +
   `"lines":[{"sku":"${sku}","quantity":1}],"payment_token":"tok_visa"}`;
 
 const SCENARIOS: Scenario[] = [
@@ -111,9 +120,18 @@ async function freshDatabase(name: string): Promise<string> {
 }
 
 async function seed(mesh: Mesh): Promise<void> {
-  const inventory = createGrpcClient(InventoryService, mesh.processes.inventory.grpcAddress);
-  const pricing = createGrpcClient(PricingService, mesh.processes.pricing.grpcAddress);
-  const skus = ['BENCH-HOT', ...Array.from({length: SPREAD_SKUS}, (_, i) => `BENCH-S-${i}`)];
+  const inventory = createGrpcClient(
+    InventoryService,
+    mesh.processes.inventory.grpcAddress,
+  );
+  const pricing = createGrpcClient(
+    PricingService,
+    mesh.processes.pricing.grpcAddress,
+  );
+  const skus = [
+    'BENCH-HOT',
+    ...Array.from({length: SPREAD_SKUS}, (_, i) => `BENCH-S-${i}`),
+  ];
   let next = 0;
   await Promise.all(
     Array.from({length: 16}, async () => {
@@ -125,7 +143,10 @@ async function seed(mesh: Mesh): Promise<void> {
           delta: sku === 'BENCH-HOT' ? 1_000_000 : 100_000,
           reason: StockAdjustmentReason.RESTOCK,
         });
-        await pricing.setBasePrice({sku, price: {currencyCode: 'USD', amount: '19.99'}});
+        await pricing.setBasePrice({
+          sku,
+          price: {currencyCode: 'USD', amount: '19.99'},
+        });
       }
     }),
   );
@@ -143,7 +164,8 @@ async function measure(
 ): Promise<ScenarioResult> {
   const peak: Record<string, number> = {};
   const sampler = setInterval(() => {
-    for (const [name, pid] of Object.entries(servicePids)) peak[name] = Math.max(peak[name] ?? 0, rssMiB(pid));
+    for (const [name, pid] of Object.entries(servicePids))
+      peak[name] = Math.max(peak[name] ?? 0, rssMiB(pid));
   }, 250);
   const paidBefore = scenario.orders ? await countPaid() : 0;
   const before = cpuSeconds(accounted);
@@ -174,7 +196,9 @@ async function measure(
     statusCodes: report.statusCodeDistribution,
     cpuSecondsByProcess: cpu,
     cpuMsPerCall: round((total * 1000) / Math.max(report.count, 1), 3),
-    peakRssMiB: Object.fromEntries(Object.entries(peak).map(([k, v]) => [k, round(v, 1)])),
+    peakRssMiB: Object.fromEntries(
+      Object.entries(peak).map(([k, v]) => [k, round(v, 1)]),
+    ),
   };
   if (scenario.orders) {
     const paid = (await countPaid()) - paidBefore;
@@ -195,7 +219,12 @@ async function echoBaseline(): Promise<ScenarioResult> {
   try {
     return await measure(
       echo.grpcAddress,
-      {name: 'trivial grpc-js server (health Check)', service: 'order', call: 'grpc.health.v1.Health/Check', data: '{}'},
+      {
+        name: 'trivial grpc-js server (health Check)',
+        service: 'order',
+        call: 'grpc.health.v1.Health/Check',
+        data: '{}',
+      },
       [{name: 'echo', pids: [echo.child.pid!]}],
       {echo: echo.child.pid!},
       async () => 0,
@@ -211,21 +240,35 @@ function round(n: number, digits: number): number {
 }
 
 function ratio(a: number, b: number): string {
-  return Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a';
+  return Number.isFinite(a) && Number.isFinite(b) && b > 0
+    ? `${(a / b).toFixed(2)}×`
+    : 'n/a';
 }
 
 async function main(): Promise<void> {
   mkdirSync(outDir, {recursive: true});
-  const tools = spawnSync('bash', [join(repoRoot(), 'deploy', 'tools', 'build-tools.sh'), 'ghz'], {stdio: 'inherit'});
+  const tools = spawnSync(
+    'bash',
+    [join(repoRoot(), 'deploy', 'tools', 'build-tools.sh'), 'ghz'],
+    {stdio: 'inherit'},
+  );
   if (tools.status !== 0) throw new Error('building ghz failed');
 
-  console.log(`bench: ${SECONDS}s per scenario, ${CONCURRENCY} requests in flight, ghz on 1 core`);
-  console.log('bench: limit 1/2: pgbench, minimal one-transaction order, 32 clients, synchronous commit…');
+  console.log(
+    `bench: ${SECONDS}s per scenario, ${CONCURRENCY} requests in flight, ghz on 1 core`,
+  );
+  console.log(
+    'bench: limit 1/2: pgbench, minimal one-transaction order, 32 clients, synchronous commit…',
+  );
   const pgbench = await pgbenchBaseline(ADMIN_URL, SECONDS);
-  console.log(`  spread SKUs ${pgbench.spreadTps.toFixed(0)} tps, one hot SKU ${pgbench.hotTps.toFixed(0)} tps`);
+  console.log(
+    `  spread SKUs ${pgbench.spreadTps.toFixed(0)} tps, one hot SKU ${pgbench.hotTps.toFixed(0)} tps`,
+  );
   console.log('bench: limit 2/2: ghz against a trivial grpc-js server…');
   const echo = await echoBaseline();
-  console.log(`  ${echo.callsPerSecond} calls/s, p99 ${echo.p99Ms} ms, ${echo.cpuMsPerCall} ms CPU per call (server)`);
+  console.log(
+    `  ${echo.callsPerSecond} calls/s, p99 ${echo.p99Ms} ms, ${echo.cpuMsPerCall} ms CPU per call (server)`,
+  );
 
   const databaseUrl = await freshDatabase('agora_bench');
   console.log('bench: starting the system (tracing off)…');
@@ -236,7 +279,9 @@ async function main(): Promise<void> {
       AGORA_NAMESPACE: 'agorabench',
       AGORA_TRACING: 'off',
       AGORA_LOG_LEVEL: 'warn',
-      ...(PROFILE ? {NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}`} : {}),
+      ...(PROFILE
+        ? {NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}`}
+        : {}),
     },
     anyPorts: true,
     logDir: join(outDir, 'logs'),
@@ -256,18 +301,28 @@ async function main(): Promise<void> {
       ...INFRASTRUCTURE,
     ];
     const countPaid = async () =>
-      Number((await db.query("select count(*) as n from ordering.customer_order where state = 'paid'")).rows[0].n);
+      Number(
+        (
+          await db.query(
+            "select count(*) as n from ordering.customer_order where state = 'paid'",
+          )
+        ).rows[0].n,
+      );
     for (const scenario of SCENARIOS) {
       console.log(`bench: ${scenario.name}…`);
       const target = mesh.processes[scenario.service].grpcAddress;
-      results.push(await measure(target, scenario, accounted, servicePids, countPaid));
+      results.push(
+        await measure(target, scenario, accounted, servicePids, countPaid),
+      );
     }
   } finally {
     await db.end();
     await mesh.stop();
   }
 
-  console.log('\nresults (direct to each service; limits measured above in this run)\n');
+  console.log(
+    '\nresults (direct to each service; limits measured above in this run)\n',
+  );
   for (const r of results) {
     console.log(`${r.name}`);
     if (r.paidOrdersPerSecond !== undefined) {
@@ -276,12 +331,17 @@ async function main(): Promise<void> {
         `  paid orders/s  ${r.paidOrdersPerSecond}  (${ratio(r.paidOrdersPerSecond, limit)} pgbench's ${limit.toFixed(0)} tps)`,
       );
     }
-    console.log(`  calls/s        ${r.callsPerSecond}  (${ratio(r.callsPerSecond, echo.callsPerSecond)} the trivial server's)`);
+    console.log(
+      `  calls/s        ${r.callsPerSecond}  (${ratio(r.callsPerSecond, echo.callsPerSecond)} the trivial server's)`,
+    );
     console.log(
       `  latency ms     p50 ${r.p50Ms}  p95 ${r.p95Ms}  p99 ${r.p99Ms}  (p99 ${ratio(r.p99Ms, echo.p99Ms)} the trivial server's ${echo.p99Ms})`,
     );
     console.log(`  status codes   ${JSON.stringify(r.statusCodes)}`);
-    const perOrder = r.cpuMsPerPaidOrder !== undefined ? `, ${r.cpuMsPerPaidOrder} ms per paid order` : '';
+    const perOrder =
+      r.cpuMsPerPaidOrder !== undefined
+        ? `, ${r.cpuMsPerPaidOrder} ms per paid order`
+        : '';
     console.log(
       `  CPU            ${r.cpuMsPerCall} ms per call${perOrder}  (${ratio(r.cpuMsPerPaidOrder ?? r.cpuMsPerCall, echo.cpuMsPerCall)} the trivial server's per call) ${JSON.stringify(r.cpuSecondsByProcess)}`,
     );
@@ -297,20 +357,35 @@ async function main(): Promise<void> {
       .filter(f => f.endsWith('.cpuprofile'))
       .map(f => ({f, pid: Number(f.split('.')[3])}))
       .filter(x => names[x.pid])
-      .map(x => ({...x, service: names[x.pid], busy: busySeconds(join(profileDir, x.f))}))
+      .map(x => ({
+        ...x,
+        service: names[x.pid],
+        busy: busySeconds(join(profileDir, x.f)),
+      }))
       .sort((a, b) => b.busy - a.busy);
     console.log(`\nCPU profiles (whole run) in ${profileDir}:`);
     for (const p of profiles) {
-      console.log(`  ${p.service.padEnd(10)} ${p.busy.toFixed(1)} s busy  ${p.f}`);
+      console.log(
+        `  ${p.service.padEnd(10)} ${p.busy.toFixed(1)} s busy  ${p.f}`,
+      );
     }
     if (profiles[0]) {
       console.log(`\nbusiest service: ${profiles[0].service}`);
       console.log(summarize(join(profileDir, profiles[0].f), 15));
     }
   }
-  const file = join(outDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  const file = join(
+    outDir,
+    `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`,
+  );
   const body = JSON.stringify(
-    {when: new Date().toISOString(), seconds: SECONDS, concurrency: CONCURRENCY, limits: {pgbench, echo}, results},
+    {
+      when: new Date().toISOString(),
+      seconds: SECONDS,
+      concurrency: CONCURRENCY,
+      limits: {pgbench, echo},
+      results,
+    },
     null,
     2,
   );

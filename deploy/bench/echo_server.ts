@@ -11,8 +11,12 @@ import {addReflection} from '../../services/common/rpc/reflection.js';
 const server = new grpc.Server();
 new HealthImplementation({'': 'SERVING'}).addToServer(server);
 addReflection(server, [Health]);
-server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
-  if (err) throw err;
-  console.log(JSON.stringify({msg: 'serving', grpc: `127.0.0.1:${port}`}));
-});
+server.bindAsync(
+  '127.0.0.1:0',
+  grpc.ServerCredentials.createInsecure(),
+  (err, port) => {
+    if (err) throw err;
+    console.log(JSON.stringify({msg: 'serving', grpc: `127.0.0.1:${port}`}));
+  },
+);
 process.on('SIGTERM', () => server.tryShutdown(() => process.exit(0)));

@@ -20,7 +20,8 @@ import {repoRoot} from '../../services/common/process/service_process.js';
 import {createGrpcClient} from '../../services/common/rpc/grpc_client.js';
 import {runGhz, type GhzReport} from './ghz.js';
 
-const ADMIN_URL = process.env.AGORA_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const ADMIN_URL =
+  process.env.AGORA_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const NAMESPACE = 'agoraflash';
 const BUYERS = 2000;
 const UNITS = 100;
@@ -39,15 +40,24 @@ async function freshDatabase(): Promise<string> {
 }
 
 async function stockFor(mesh: Mesh, sku: string): Promise<void> {
-  const inventory = createGrpcClient(InventoryService, mesh.processes.inventory.grpcAddress);
-  const pricing = createGrpcClient(PricingService, mesh.processes.pricing.grpcAddress);
+  const inventory = createGrpcClient(
+    InventoryService,
+    mesh.processes.inventory.grpcAddress,
+  );
+  const pricing = createGrpcClient(
+    PricingService,
+    mesh.processes.pricing.grpcAddress,
+  );
   await inventory.adjustStock({
     requestId: derivedId('flash', sku),
     sku,
     delta: UNITS,
     reason: StockAdjustmentReason.RESTOCK,
   });
-  await pricing.setBasePrice({sku, price: {currencyCode: 'USD', amount: '49.99'}});
+  await pricing.setBasePrice({
+    sku,
+    price: {currencyCode: 'USD', amount: '49.99'},
+  });
   inventory.close();
   pricing.close();
 }
@@ -57,7 +67,7 @@ function rush(mesh: Mesh, sku: string, rps?: number): Promise<GhzReport> {
     target: mesh.processes.order.grpcAddress,
     call: 'agora.order.v1.OrderService/CreateOrder',
     data:
-      `{"request_id":"{{newUUID}}","customer_id":"buyer-{{.RequestNumber}}","currency_code":"USD",` +
+      '{"request_id":"{{newUUID}}","customer_id":"buyer-{{.RequestNumber}}","currency_code":"USD",' +
       `"lines":[{"sku":"${sku}","quantity":1}],"payment_token":"tok_visa"}`,
     concurrency: BUYERS,
     total: BUYERS,
@@ -72,13 +82,20 @@ interface Check {
   actual: string | number;
 }
 
-async function verify(db: pg.Pool, redis: Redis, sku: string, report: GhzReport): Promise<Check[]> {
+async function verify(
+  db: pg.Pool,
+  redis: Redis,
+  sku: string,
+  report: GhzReport,
+): Promise<Check[]> {
   const one = async (sql: string, params: unknown[] = [sku]) =>
     String((await db.query(sql, params)).rows[0].v);
   const paid = await one(
-    `select count(*) as v from ordering.customer_order where state = 'paid' and lines @> jsonb_build_array(jsonb_build_object('sku', $1::text))`,
+    "select count(*) as v from ordering.customer_order where state = 'paid' and lines @> jsonb_build_array(jsonb_build_object('sku', $1::text))",
   );
-  const stock = await one(`select on_hand || '/' || reserved as v from inventory.stock_item where sku = $1`);
+  const stock = await one(
+    "select on_hand || '/' || reserved as v from inventory.stock_item where sku = $1",
+  );
   const open = await one(
     `select count(*) as v from inventory.reservation r join inventory.reservation_line l using (reservation_id)
       where l.sku = $1 and r.state = 'active'`,
@@ -97,7 +114,9 @@ async function verify(db: pg.Pool, redis: Redis, sku: string, report: GhzReport)
   // The mirror catches up after Redis comes back (resync on reconnect): give it a moment.
   let mirrored = '';
   for (let i = 0; i < 50; i++) {
-    const h = await redis.hgetall(`${NAMESPACE}:stock:${sku}`).catch(() => ({}) as Record<string, string>);
+    const h = await redis
+      .hgetall(`${NAMESPACE}:stock:${sku}`)
+      .catch(() => ({}) as Record<string, string>);
     mirrored = `${h.on_hand}/${h.reserved}/${h.available}`;
     if (mirrored === '0/0/0') break;
     await sleep(200);
@@ -106,13 +125,33 @@ async function verify(db: pg.Pool, redis: Redis, sku: string, report: GhzReport)
   return [
     {what: 'paid orders (PostgreSQL)', expected: UNITS, actual: Number(paid)},
     {what: 'OK answers (ghz)', expected: UNITS, actual: codes.OK ?? 0},
-    {what: 'FailedPrecondition answers (ghz)', expected: BUYERS - UNITS, actual: codes.FailedPrecondition ?? 0},
-    {what: 'other answers (ghz)', expected: 0, actual: report.count - (codes.OK ?? 0) - (codes.FailedPrecondition ?? 0)},
+    {
+      what: 'FailedPrecondition answers (ghz)',
+      expected: BUYERS - UNITS,
+      actual: codes.FailedPrecondition ?? 0,
+    },
+    {
+      what: 'other answers (ghz)',
+      expected: 0,
+      actual: report.count - (codes.OK ?? 0) - (codes.FailedPrecondition ?? 0),
+    },
     {what: 'on_hand/reserved (PostgreSQL)', expected: '0/0', actual: stock},
-    {what: 'on_hand/reserved/available (Redis)', expected: '0/0/0', actual: mirrored},
+    {
+      what: 'on_hand/reserved/available (Redis)',
+      expected: '0/0/0',
+      actual: mirrored,
+    },
     {what: 'open reservations', expected: 0, actual: Number(open)},
-    {what: 'captured payments of paid orders', expected: UNITS, actual: Number(captured)},
-    {what: 'captured payments without a paid order', expected: 0, actual: Number(orphanCaptures)},
+    {
+      what: 'captured payments of paid orders',
+      expected: UNITS,
+      actual: Number(captured),
+    },
+    {
+      what: 'captured payments without a paid order',
+      expected: 0,
+      actual: Number(orphanCaptures),
+    },
   ];
 }
 
@@ -121,28 +160,42 @@ function stopRedis(): void {
 }
 
 function startRedis(): void {
-  execFileSync('bash', [join(repoRoot(), 'deploy', 'local', 'infra.sh')], {stdio: 'ignore'});
+  execFileSync('bash', [join(repoRoot(), 'deploy', 'local', 'infra.sh')], {
+    stdio: 'ignore',
+  });
 }
 
 function print(title: string, checks: Check[], report: GhzReport): boolean {
-  console.log(`\n${title}: ${report.count} calls in ${(report.total / 1e9).toFixed(2)} s, codes ${JSON.stringify(report.statusCodeDistribution)}`);
+  console.log(
+    `\n${title}: ${report.count} calls in ${(report.total / 1e9).toFixed(2)} s, codes ${JSON.stringify(report.statusCodeDistribution)}`,
+  );
   let ok = true;
   for (const c of checks) {
     const pass = String(c.expected) === String(c.actual);
     ok &&= pass;
-    console.log(`  ${pass ? 'ok  ' : 'FAIL'} ${c.what}: ${c.actual}${pass ? '' : ` (expected ${c.expected})`}`);
+    console.log(
+      `  ${pass ? 'ok  ' : 'FAIL'} ${c.what}: ${c.actual}${pass ? '' : ` (expected ${c.expected})`}`,
+    );
   }
   return ok;
 }
 
 async function main(): Promise<void> {
   const databaseUrl = await freshDatabase();
-  const redis = new Redis('redis://127.0.0.1:6379/0', {lazyConnect: true, maxRetriesPerRequest: 1});
+  const redis = new Redis('redis://127.0.0.1:6379/0', {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+  });
   await redis.connect();
   for (const key of await redis.keys(`${NAMESPACE}:*`)) await redis.del(key);
   console.log('flash sale: starting the system (tracing off)…');
   const mesh = await startMesh({
-    env: {AGORA_DATABASE_URL: databaseUrl, AGORA_NAMESPACE: NAMESPACE, AGORA_TRACING: 'off', AGORA_LOG_LEVEL: 'warn'},
+    env: {
+      AGORA_DATABASE_URL: databaseUrl,
+      AGORA_NAMESPACE: NAMESPACE,
+      AGORA_TRACING: 'off',
+      AGORA_LOG_LEVEL: 'warn',
+    },
     anyPorts: true,
     logDir: join(repoRoot(), '.agora', 'bench', 'flash-logs'),
   });
@@ -152,10 +205,14 @@ async function main(): Promise<void> {
     await stockFor(mesh, 'FLASH-A');
     console.log(`flash sale 1: ${BUYERS} concurrent buyers, ${UNITS} units…`);
     const first = await rush(mesh, 'FLASH-A');
-    ok = print('flash sale 1', await verify(db, redis, 'FLASH-A', first), first) && ok;
+    ok =
+      print('flash sale 1', await verify(db, redis, 'FLASH-A', first), first) &&
+      ok;
 
     await stockFor(mesh, 'FLASH-B');
-    console.log(`\nflash sale 2: ${BUYERS} buyers at 400/s; Redis stopped after 2 s, started again 2 s later…`);
+    console.log(
+      `\nflash sale 2: ${BUYERS} buyers at 400/s; Redis stopped after 2 s, started again 2 s later…`,
+    );
     const running = rush(mesh, 'FLASH-B', 400);
     await sleep(2000);
     stopRedis();
@@ -165,17 +222,28 @@ async function main(): Promise<void> {
     console.log('  redis started (empty: it keeps nothing on disk)');
     const second = await running;
     await redis.connect().catch(() => undefined);
-    ok = print('flash sale 2 (Redis stopped halfway)', await verify(db, redis, 'FLASH-B', second), second) && ok;
+    ok =
+      print(
+        'flash sale 2 (Redis stopped halfway)',
+        await verify(db, redis, 'FLASH-B', second),
+        second,
+      ) && ok;
   } finally {
     await db.end();
     redis.disconnect();
     await mesh.stop();
   }
-  console.log(ok ? '\nflash sale: every check passed' : '\nflash sale: SOME CHECKS FAILED');
+  console.log(
+    ok
+      ? '\nflash sale: every check passed'
+      : '\nflash sale: SOME CHECKS FAILED',
+  );
   process.exit(ok ? 0 : 1);
 }
 
 main().catch(err => {
-  console.error(`flash sale: ${err instanceof Error ? err.stack : String(err)}`);
+  console.error(
+    `flash sale: ${err instanceof Error ? err.stack : String(err)}`,
+  );
   process.exit(1);
 });

@@ -11,9 +11,11 @@ import {promisify} from 'node:util';
 const run = promisify(execFile);
 
 export function ghzBinary(): string {
-  const tools = process.env.AGORA_TOOLS_DIR ?? join(homedir(), '.cache', 'agora', 'tools');
+  const tools =
+    process.env.AGORA_TOOLS_DIR ?? join(homedir(), '.cache', 'agora', 'tools');
   const binary = join(tools, 'bin', 'ghz');
-  if (!existsSync(binary)) throw new Error(`ghz is not built (${binary}); run: npm run tools`);
+  if (!existsSync(binary))
+    throw new Error(`ghz is not built (${binary}); run: npm run tools`);
   return binary;
 }
 

@@ -34,7 +34,10 @@ export interface PgbenchResult {
   hotTps: number;
 }
 
-export async function pgbenchBaseline(adminUrl: string, seconds: number): Promise<PgbenchResult> {
+export async function pgbenchBaseline(
+  adminUrl: string,
+  seconds: number,
+): Promise<PgbenchResult> {
   const admin = new pg.Client({connectionString: adminUrl});
   await admin.connect();
   await admin.query(`drop database if exists ${DB} with (force)`);
@@ -52,8 +55,24 @@ export async function pgbenchBaseline(adminUrl: string, seconds: number): Promis
     const file = join(dir, `${name}.sql`);
     writeFileSync(file, script(sku));
     const {stdout} = await run('pgbench', [
-      '-n', '-c', '32', '-j', '2', '-T', String(seconds), '-M', 'prepared', '-f', file,
-      '-h', url.hostname, '-p', url.port || '5432', '-U', decodeURIComponent(url.username) || 'postgres', DB,
+      '-n',
+      '-c',
+      '32',
+      '-j',
+      '2',
+      '-T',
+      String(seconds),
+      '-M',
+      'prepared',
+      '-f',
+      file,
+      '-h',
+      url.hostname,
+      '-p',
+      url.port || '5432',
+      '-U',
+      decodeURIComponent(url.username) || 'postgres',
+      DB,
     ]);
     const match = /tps = ([\d.]+)/.exec(stdout);
     if (!match) throw new Error(`pgbench printed no tps:\n${stdout}`);

@@ -66,10 +66,13 @@ export function cpuSeconds(groups: Accounted[]): Record<string, number> {
   const result: Record<string, number> = {};
   for (const g of groups) {
     let roots: Proc[] = [];
-    if (g.pids) roots = g.pids.map(pid => procs.get(pid)).filter((p): p is Proc => !!p);
+    if (g.pids)
+      roots = g.pids.map(pid => procs.get(pid)).filter((p): p is Proc => !!p);
     if (g.comm) {
       roots = [...procs.values()].filter(
-        p => g.comm!.includes(p.comm) && !g.comm!.includes(procs.get(p.ppid)?.comm ?? ''),
+        p =>
+          g.comm!.includes(p.comm) &&
+          !g.comm!.includes(procs.get(p.ppid)?.comm ?? ''),
       );
     }
     result[g.name] = roots.reduce((s, r) => s + tree(r), 0) / TICKS_PER_SECOND;

@@ -30,7 +30,9 @@ function owner(url: string): string {
 export function busySeconds(file: string): number {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const idle = new Set(
-    profile.nodes.filter(n => n.callFrame.functionName === '(idle)').map(n => n.id),
+    profile.nodes
+      .filter(n => n.callFrame.functionName === '(idle)')
+      .map(n => n.id),
   );
   let us = 0;
   profile.samples.forEach((id, i) => {
@@ -43,7 +45,9 @@ export function summarize(file: string, top = 20): string {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(profile.nodes.map(n => [n.id, n]));
   const selfUs = new Map<number, number>();
-  profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  profile.samples.forEach((id, i) =>
+    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)),
+  );
   const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
   const byFunction = new Map<string, number>();
   const byOwner = new Map<string, number>();
@@ -55,11 +59,20 @@ export function summarize(file: string, top = 20): string {
     byOwner.set(owner(url), (byOwner.get(owner(url)) ?? 0) + us);
   }
   const pct = (us: number) => `${((100 * us) / total).toFixed(1).padStart(5)}%`;
-  const lines = [`${file}: ${(total / 1e6).toFixed(2)} s sampled`, '', 'self time by package:'];
-  for (const [k, us] of [...byOwner].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`  ${pct(us)}  ${k}`);
+  const lines = [
+    `${file}: ${(total / 1e6).toFixed(2)} s sampled`,
+    '',
+    'self time by package:',
+  ];
+  for (const [k, us] of [...byOwner].sort((a, b) => b[1] - a[1]).slice(0, top))
+    lines.push(`  ${pct(us)}  ${k}`);
   lines.push('', 'self time by function:');
-  for (const [k, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`  ${pct(us)}  ${k}`);
+  for (const [k, us] of [...byFunction]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top))
+    lines.push(`  ${pct(us)}  ${k}`);
   return lines.join('\n');
 }
 
-if (process.argv[2]) console.log(summarize(process.argv[2], Number(process.argv[3] ?? 20)));
+if (process.argv[2])
+  console.log(summarize(process.argv[2], Number(process.argv[3] ?? 20)));

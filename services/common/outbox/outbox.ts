@@ -42,7 +42,10 @@ export function outboxParams(events: readonly OutgoingEvent[]): unknown[] {
 }
 
 /** Appends events to the outbox inside the caller's transaction. */
-export async function appendToOutbox(sql: Sql, events: OutgoingEvent[]): Promise<void> {
+export async function appendToOutbox(
+  sql: Sql,
+  events: OutgoingEvent[],
+): Promise<void> {
   if (events.length === 0) return;
   await sql.execute(outboxInsertSql(1), outboxParams(events));
 }

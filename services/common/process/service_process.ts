@@ -58,7 +58,13 @@ export function startServiceProcess(
   logFile: string,
   startTimeoutMs = 60_000,
 ): Promise<ServiceProcess> {
-  return startServiceProcessAt(name, serviceArgs(name), env, logFile, startTimeoutMs) as Promise<ServiceProcess>;
+  return startServiceProcessAt(
+    name,
+    serviceArgs(name),
+    env,
+    logFile,
+    startTimeoutMs,
+  ) as Promise<ServiceProcess>;
 }
 
 /**
@@ -74,10 +80,14 @@ export function startServiceProcessAt(
 ): Promise<Omit<ServiceProcess, 'name'> & {name: string}> {
   mkdirSync(dirname(logFile), {recursive: true});
   const log = createWriteStream(logFile, {flags: 'a'});
-  const child = spawn(process.execPath, typeof args === 'string' ? [args] : args, {
-    env: {...process.env, ...env},
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    typeof args === 'string' ? [args] : args,
+    {
+      env: {...process.env, ...env},
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   child.stderr?.pipe(log);
   return new Promise((resolve, reject) => {
     let buffered = '';

@@ -11,7 +11,8 @@ import {register} from 'node:module';
 // Jaeger runs; docker-compose sets one); otherwise exporting to nowhere would cost CPU.
 const tracing =
   process.env.AGORA_TRACING === 'on' ||
-  (process.env.AGORA_TRACING !== 'off' && !!process.env.OTEL_EXPORTER_OTLP_ENDPOINT);
+  (process.env.AGORA_TRACING !== 'off' &&
+    !!process.env.OTEL_EXPORTER_OTLP_ENDPOINT);
 if (tracing) {
   register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
   const {startTracing} = await import('./tracing.js');

@@ -42,9 +42,13 @@ export interface InventoryStore {
     now: Date,
   ): Promise<{reservation: Reservation; levels: StockLevel[]} | undefined>;
   /** Available units of each line's SKU and warehouse (undefined: not stocked). */
-  availableFor(lines: readonly ReservationLine[]): Promise<Array<number | undefined>>;
+  availableFor(
+    lines: readonly ReservationLine[],
+  ): Promise<Array<number | undefined>>;
   /** Levels whose low-stock state disagrees with their open alert (for the reconciler). */
-  levelsWithStaleAlerts(limit: number): Promise<Array<{level: StockLevel; alertOpen: boolean}>>;
+  levelsWithStaleAlerts(
+    limit: number,
+  ): Promise<Array<{level: StockLevel; alertOpen: boolean}>>;
   /** Levels of these SKUs in every warehouse, ordered by SKU then warehouse. */
   levelsOf(skus: readonly string[]): Promise<StockLevel[]>;
   /** Every level (for rebuilding the Redis mirror). */

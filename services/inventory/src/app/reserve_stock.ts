@@ -48,18 +48,26 @@ export class ReserveStock {
       print,
     );
     const outcome = await this.store.reserve(reservation);
-    if (outcome.kind === 'exists') return this.existing(cmd.reservationId, print);
+    if (outcome.kind === 'exists')
+      return this.existing(cmd.reservationId, print);
     if (outcome.kind === 'short') throw await this.shortage(lines);
-    const byKey = new Map(lines.map(l => [`${l.sku}\u0000${l.warehouseId}`, l.quantity]));
+    const byKey = new Map(
+      lines.map(l => [`${l.sku}\u0000${l.warehouseId}`, l.quantity]),
+    );
     const crossed = outcome.levels
       .map(level => ({
-        wasLow: wasLowBefore(level, 0, byKey.get(`${level.sku}\u0000${level.warehouseId}`) ?? 0),
+        wasLow: wasLowBefore(
+          level,
+          0,
+          byKey.get(`${level.sku}\u0000${level.warehouseId}`) ?? 0,
+        ),
         level,
       }))
       .filter(c => alertTransition(c.wasLow, c.level) !== 'none');
     // Rare: only when a level crossed its threshold. A crash right here leaves the alert to
     // the reconciler (ReconcileAlerts), which compares every level with its alert.
-    if (crossed.length > 0) await this.store.tx(tx => followAlerts(tx, crossed));
+    if (crossed.length > 0)
+      await this.store.tx(tx => followAlerts(tx, crossed));
     await this.mirror.publish(outcome.levels);
     return reservation;
   }
@@ -69,10 +77,15 @@ export class ReserveStock {
     const available = await this.store.availableFor(lines);
     for (const [i, line] of lines.entries()) {
       if (available[i] === undefined) return new UnknownSkuError(line.sku);
-      if (available[i]! < line.quantity) return new OutOfStockError(line.sku, line.quantity, available[i]!);
+      if (available[i]! < line.quantity)
+        return new OutOfStockError(line.sku, line.quantity, available[i]!);
     }
     // Stock came back between the attempt and this read: report the first line anyway.
-    return new OutOfStockError(lines[0].sku, lines[0].quantity, available[0] ?? 0);
+    return new OutOfStockError(
+      lines[0].sku,
+      lines[0].quantity,
+      available[0] ?? 0,
+    );
   }
 
   private async existing(id: string, print: string): Promise<Reservation> {

@@ -57,7 +57,11 @@ interface LevelJson extends Omit<LevelRow, 'updated_at' | 'version'> {
 }
 
 function fromJson(j: LevelJson): StockLevel {
-  return toLevel({...j, version: String(j.version), updated_at: new Date(j.updated_at)});
+  return toLevel({
+    ...j,
+    version: String(j.version),
+    updated_at: new Date(j.updated_at),
+  });
 }
 
 /**
@@ -396,19 +400,32 @@ export class PgInventoryStore implements InventoryStore {
                from req, ins
               where s.sku = req.sku and s.warehouse_id = req.warehouse_id
                 and s.on_hand - s.reserved >= req.quantity
-             returning ${LEVEL_COLUMNS.split(', ').map(c => `s.${c}`).join(', ')})
+             returning ${LEVEL_COLUMNS.split(', ')
+               .map(c => `s.${c}`)
+               .join(', ')})
            select (select count(*) from ins) as inserted,
                   (select json_agg(held) from held) as levels,
                   -- All lines or none: any line not held aborts the whole statement.
                   agora_require((select count(*) from ins) = 0 or (select count(*) from held) = $9,
                                 'agora:short') as complete`,
-          [r.id, r.orderId, r.expiresAt, r.fingerprint, r.createdAt, skus, warehouses, quantities, r.lines.length],
+          [
+            r.id,
+            r.orderId,
+            r.expiresAt,
+            r.fingerprint,
+            r.createdAt,
+            skus,
+            warehouses,
+            quantities,
+            r.lines.length,
+          ],
         ),
       );
       if (row.inserted === '0') return {kind: 'exists'};
       return {kind: 'held', levels: (row.levels ?? []).map(fromJson)};
     } catch (err) {
-      if ((err as {message?: string}).message === 'agora:short') return {kind: 'short'};
+      if ((err as {message?: string}).message === 'agora:short')
+        return {kind: 'short'};
       throw err;
     }
   }
@@ -419,11 +436,16 @@ export class PgInventoryStore implements InventoryStore {
   ): Promise<{reservation: Reservation; levels: StockLevel[]} | undefined> {
     const [row] = await retryOnConflict(() =>
       this.db.query<{
-        reservation: Omit<ReservationRow, 'lines' | 'expires_at' | 'created_at' | 'updated_at'> & {
-          expires_at: string;
-          created_at: string;
-          updated_at: string;
-        } | null;
+        reservation:
+          | (Omit<
+              ReservationRow,
+              'lines' | 'expires_at' | 'created_at' | 'updated_at'
+            > & {
+              expires_at: string;
+              created_at: string;
+              updated_at: string;
+            })
+          | null;
         lines: ReservationRow['lines'];
         levels: LevelJson[] | null;
       }>(
@@ -437,7 +459,9 @@ export class PgInventoryStore implements InventoryStore {
                                    version = s.version + 1, updated_at = now()
              from reservation_line l join r using (reservation_id)
             where s.sku = l.sku and s.warehouse_id = l.warehouse_id
-           returning ${LEVEL_COLUMNS.split(', ').map(c => `s.${c}`).join(', ')})
+           returning ${LEVEL_COLUMNS.split(', ')
+             .map(c => `s.${c}`)
+             .join(', ')})
          select (select row_to_json(r) from r) as reservation,
                 (select json_agg(json_build_object('sku', l.sku, 'warehouse_id', l.warehouse_id,
                           'quantity', l.quantity) order by l.sku, l.warehouse_id)
@@ -460,7 +484,9 @@ export class PgInventoryStore implements InventoryStore {
     };
   }
 
-  async availableFor(lines: readonly ReservationLine[]): Promise<Array<number | undefined>> {
+  async availableFor(
+    lines: readonly ReservationLine[],
+  ): Promise<Array<number | undefined>> {
     const [skus, warehouses] = lineArrays(lines);
     const rows = await this.db.query<{i: number; available: number}>(
       `select l.i, s.on_hand - s.reserved as available
@@ -472,7 +498,9 @@ export class PgInventoryStore implements InventoryStore {
     return lines.map((_, i) => byIndex.get(i + 1));
   }
 
-  async levelsWithStaleAlerts(limit: number): Promise<Array<{level: StockLevel; alertOpen: boolean}>> {
+  async levelsWithStaleAlerts(
+    limit: number,
+  ): Promise<Array<{level: StockLevel; alertOpen: boolean}>> {
     const rows = await this.db.query<LevelRow & {alert_open: boolean}>(
       `select s.*, a.alert_id is not null as alert_open
          from stock_item s

@@ -111,7 +111,12 @@ describe('PlaceOrder', () => {
     const order = await f.useCase.execute(command());
     expect(order.state).toBe('paid');
     expect(f.calls).toEqual(['reserve', 'charge', 'commit']);
-    expect(f.payment.charge).toHaveBeenCalledWith(order.paymentId, order.id, usd('5.00'), 'tok_visa');
+    expect(f.payment.charge).toHaveBeenCalledWith(
+      order.paymentId,
+      order.id,
+      usd('5.00'),
+      'tok_visa',
+    );
   });
 
   it('answers a repeated request with the same order and calls nothing again', async () => {
@@ -125,14 +130,18 @@ describe('PlaceOrder', () => {
   it('refuses the same request id for another basket', async () => {
     const f = fakes();
     await f.useCase.execute(command());
-    await expect(f.useCase.execute({...command(), lines: [{sku: 'A', quantity: 3}]})).rejects.toMatchObject({
+    await expect(
+      f.useCase.execute({...command(), lines: [{sku: 'A', quantity: 3}]}),
+    ).rejects.toMatchObject({
       kind: 'already_exists',
     });
   });
 
   it('releases the stock and fails the order when the card is declined', async () => {
     const f = fakes();
-    (f.payment.charge as jest.Mock<PaymentGateway['charge']>).mockResolvedValueOnce({
+    (
+      f.payment.charge as jest.Mock<PaymentGateway['charge']>
+    ).mockResolvedValueOnce({
       approved: false,
       declineCode: 'card_declined',
     });
@@ -146,7 +155,9 @@ describe('PlaceOrder', () => {
 
   it('refunds and releases, in reverse order, when committing the stock fails', async () => {
     const f = fakes();
-    (f.inventory.commit as jest.Mock<InventoryGateway['commit']>).mockRejectedValueOnce(
+    (
+      f.inventory.commit as jest.Mock<InventoryGateway['commit']>
+    ).mockRejectedValueOnce(
       new DomainError('failed_precondition', 'reservation expired'),
     );
     const order = await f.useCase.execute(command());
@@ -157,10 +168,14 @@ describe('PlaceOrder', () => {
 
   it('refunds a charge whose answer was lost', async () => {
     const f = fakes();
-    (f.payment.charge as jest.Mock<PaymentGateway['charge']>).mockImplementationOnce(async paymentId => {
+    (
+      f.payment.charge as jest.Mock<PaymentGateway['charge']>
+    ).mockImplementationOnce(async paymentId => {
       await f.payment.state(paymentId); // the provider took the money…
       f.calls.push('charge');
-      (f.payment.state as jest.Mock<PaymentGateway['state']>).mockResolvedValue('captured');
+      (f.payment.state as jest.Mock<PaymentGateway['state']>).mockResolvedValue(
+        'captured',
+      );
       throw new UnavailableError('payment unavailable: deadline exceeded'); // …but the answer never came
     });
     const order = await f.useCase.execute(command());
@@ -171,17 +186,25 @@ describe('PlaceOrder', () => {
 
   it('rethrows out of stock and records the failed order for replay', async () => {
     const f = fakes();
-    (f.inventory.reserve as jest.Mock<InventoryGateway['reserve']>).mockRejectedValue(
-      new StockShortageError('out of stock: SKU A has 0 available, 2 requested'),
+    (
+      f.inventory.reserve as jest.Mock<InventoryGateway['reserve']>
+    ).mockRejectedValue(
+      new StockShortageError(
+        'out of stock: SKU A has 0 available, 2 requested',
+      ),
     );
     await expect(f.useCase.execute(command())).rejects.toThrow('SKU A');
-    await expect(f.useCase.execute(command())).rejects.toMatchObject({kind: 'failed_precondition'});
+    await expect(f.useCase.execute(command())).rejects.toMatchObject({
+      kind: 'failed_precondition',
+    });
     expect(f.payment.charge).not.toHaveBeenCalled();
   });
 
   it('writes nothing when pricing does not know a SKU', async () => {
     const f = fakes();
-    (f.pricing.quote as jest.Mock<PricingGateway['quote']>).mockRejectedValueOnce(
+    (
+      f.pricing.quote as jest.Mock<PricingGateway['quote']>
+    ).mockRejectedValueOnce(
       new DomainError('not_found', 'SKU X has no USD price'),
     );
     await expect(f.useCase.execute(command())).rejects.toThrow('SKU X');
@@ -190,8 +213,12 @@ describe('PlaceOrder', () => {
 
   it('marks the order for recovery when an undo step keeps failing', async () => {
     const f = fakes();
-    (f.payment.charge as jest.Mock<PaymentGateway['charge']>).mockRejectedValueOnce(new UnavailableError('payment down'));
-    (f.inventory.release as jest.Mock<InventoryGateway['release']>).mockRejectedValue(new UnavailableError('inventory down'));
+    (
+      f.payment.charge as jest.Mock<PaymentGateway['charge']>
+    ).mockRejectedValueOnce(new UnavailableError('payment down'));
+    (
+      f.inventory.release as jest.Mock<InventoryGateway['release']>
+    ).mockRejectedValue(new UnavailableError('inventory down'));
     const order = await f.useCase.execute(command());
     expect(order.state).toBe('failed');
     expect(order.failureReason).toBe('payment_error');

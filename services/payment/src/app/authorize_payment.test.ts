@@ -65,9 +65,14 @@ describe('AuthorizePayment', () => {
       expect(payment.state).toBe('captured');
       expect(payment.capturedAmount.format()).toBe('10.00 USD');
       expect(provider.capture).toHaveBeenCalledTimes(1);
-      expect(provider.capture.mock.calls[0][0].idempotencyKey).toBe(`${PAYMENT_ID}:capture`);
+      expect(provider.capture.mock.calls[0][0].idempotencyKey).toBe(
+        `${PAYMENT_ID}:capture`,
+      );
       expect((await store.find(PAYMENT_ID))?.state).toBe('captured');
-      expect(store.committedEvents.map(e => e.event)).toEqual(['authorized', 'captured']);
+      expect(store.committedEvents.map(e => e.event)).toEqual([
+        'authorized',
+        'captured',
+      ]);
     });
 
     it('does not capture a declined sale', async () => {

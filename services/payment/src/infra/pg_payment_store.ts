@@ -224,7 +224,12 @@ export class PgPaymentStore implements PaymentStore {
   }
 
   async insert(payment: Payment, captureReference?: string): Promise<boolean> {
-    const inserted = await insertPayment(this.db, this.encode, payment, captureReference);
+    const inserted = await insertPayment(
+      this.db,
+      this.encode,
+      payment,
+      captureReference,
+    );
     if (inserted && payment.events.length > 0) this.afterCommit();
     return inserted;
   }

@@ -4,5 +4,8 @@ import {Migration0002SingleStatementPaths} from './0002_single_statement_paths.j
 
 export const INVENTORY_MIGRATIONS = [
   {name: '0001_initial', class: Migration0001Initial},
-  {name: '0002_single_statement_paths', class: Migration0002SingleStatementPaths},
+  {
+    name: '0002_single_statement_paths',
+    class: Migration0002SingleStatementPaths,
+  },
 ];
