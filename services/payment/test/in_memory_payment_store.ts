@@ -50,7 +50,7 @@ export class InMemoryPaymentStore implements PaymentStore {
   /** How many transactions ran (committed or not). */
   transactions = 0;
 
-  async insert(payment: Payment, _captureReference?: string): Promise<boolean> {
+  async insert(payment: Payment): Promise<boolean> {
     return this.tx(tx => tx.insert(payment));
   }
 
