@@ -30,6 +30,10 @@ import {
   startServiceProcessAt,
 } from '../../services/common/process/service_process.js';
 import {createGrpcClient} from '../../services/common/rpc/grpc_client.js';
+import {
+  ADMIN_PG,
+  freshEnvironment,
+} from '../../services/common/testing/isolation.js';
 import {percentileMs, runGhz, type GhzReport} from './ghz.js';
 import {pgbenchBaseline} from './pgbench_baseline.js';
 import {busySeconds, summarize} from './profile_summary.js';
@@ -43,8 +47,7 @@ import {
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const SPREAD_SKUS = 1000;
-const ADMIN_URL =
-  process.env.AGORA_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const ADMIN_URL = ADMIN_PG;
 const outDir = join(repoRoot(), '.agora', 'bench');
 const PROFILE = process.env.BENCH_PROFILE === '1';
 
@@ -106,17 +109,6 @@ interface ScenarioResult {
   cpuMsPerCall: number;
   cpuMsPerPaidOrder?: number;
   peakRssMiB: Record<string, number>;
-}
-
-async function freshDatabase(name: string): Promise<string> {
-  const admin = new pg.Client({connectionString: ADMIN_URL});
-  await admin.connect();
-  await admin.query(`drop database if exists ${name} with (force)`);
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  return url.toString();
 }
 
 async function seed(mesh: Mesh): Promise<void> {
@@ -270,13 +262,13 @@ async function main(): Promise<void> {
     `  ${echo.callsPerSecond} calls/s, p99 ${echo.p99Ms} ms, ${echo.cpuMsPerCall} ms CPU per call (server)`,
   );
 
-  const databaseUrl = await freshDatabase('agora_bench');
+  const isolated = await freshEnvironment('agora_bench', 'agorabench');
+  const databaseUrl = isolated.databaseUrl;
   console.log('bench: starting the system (tracing off)…');
   const profileDir = join(outDir, 'profiles');
   const mesh = await startMesh({
     env: {
-      AGORA_DATABASE_URL: databaseUrl,
-      AGORA_NAMESPACE: 'agorabench',
+      ...isolated.env,
       AGORA_TRACING: 'off',
       AGORA_LOG_LEVEL: 'warn',
       ...(PROFILE
@@ -296,8 +288,12 @@ async function main(): Promise<void> {
       Object.values(mesh.processes).map(p => [p.name, p.child.pid!]),
     );
     servicePidsByName = servicePids;
+    // Each service on its own line: the figure to optimize is the busiest one.
     const accounted: Accounted[] = [
-      {name: 'services', pids: Object.values(servicePids)},
+      ...Object.entries(servicePids).map(([name, pid]) => ({
+        name,
+        pids: [pid],
+      })),
       ...INFRASTRUCTURE,
     ];
     const countPaid = async () =>
@@ -308,7 +304,10 @@ async function main(): Promise<void> {
           )
         ).rows[0].n,
       );
-    for (const scenario of SCENARIOS) {
+    // BENCH_ONLY=1,2 runs a subset (1-based), e.g. to profile one scenario alone.
+    const only = process.env.BENCH_ONLY?.split(',').map(Number);
+    for (const [i, scenario] of SCENARIOS.entries()) {
+      if (only && !only.includes(i + 1)) continue;
       console.log(`bench: ${scenario.name}…`);
       const target = mesh.processes[scenario.service].grpcAddress;
       results.push(

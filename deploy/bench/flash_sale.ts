@@ -18,26 +18,14 @@ import {derivedId} from '../../services/common/idempotency/derived_id.js';
 import {startMesh, type Mesh} from '../../services/common/process/mesh.js';
 import {repoRoot} from '../../services/common/process/service_process.js';
 import {createGrpcClient} from '../../services/common/rpc/grpc_client.js';
+import {freshEnvironment} from '../../services/common/testing/isolation.js';
 import {runGhz, type GhzReport} from './ghz.js';
 
-const ADMIN_URL =
-  process.env.AGORA_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const NAMESPACE = 'agoraflash';
 const BUYERS = 2000;
 const UNITS = 100;
 
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
-
-async function freshDatabase(): Promise<string> {
-  const admin = new pg.Client({connectionString: ADMIN_URL});
-  await admin.connect();
-  await admin.query('drop database if exists agora_flash with (force)');
-  await admin.query('create database agora_flash');
-  await admin.end();
-  const url = new URL(ADMIN_URL);
-  url.pathname = '/agora_flash';
-  return url.toString();
-}
 
 async function stockFor(mesh: Mesh, sku: string): Promise<void> {
   const inventory = createGrpcClient(
@@ -181,18 +169,17 @@ function print(title: string, checks: Check[], report: GhzReport): boolean {
 }
 
 async function main(): Promise<void> {
-  const databaseUrl = await freshDatabase();
+  const isolated = await freshEnvironment('agora_flash', NAMESPACE);
+  const databaseUrl = isolated.databaseUrl;
   const redis = new Redis('redis://127.0.0.1:6379/0', {
     lazyConnect: true,
     maxRetriesPerRequest: 1,
   });
   await redis.connect();
-  for (const key of await redis.keys(`${NAMESPACE}:*`)) await redis.del(key);
   console.log('flash sale: starting the system (tracing off)…');
   const mesh = await startMesh({
     env: {
-      AGORA_DATABASE_URL: databaseUrl,
-      AGORA_NAMESPACE: NAMESPACE,
+      ...isolated.env,
       AGORA_TRACING: 'off',
       AGORA_LOG_LEVEL: 'warn',
     },

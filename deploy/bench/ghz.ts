@@ -68,7 +68,9 @@ export async function runGhz(o: GhzOptions): Promise<GhzReport> {
     '-O',
     'json',
   ];
-  if (o.duration) args.push('-z', o.duration);
+  // "wait": calls still in flight when the duration ends finish and count; the default
+  // ("close") cancels them and reports one Unavailable per worker.
+  if (o.duration) args.push('-z', o.duration, '--duration-stop', 'wait');
   if (o.total) args.push('-n', String(o.total));
   if (o.rps) args.push('--rps', String(o.rps));
   args.push(o.target);

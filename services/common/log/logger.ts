@@ -23,6 +23,11 @@ export interface Logger {
   info(msg: string, fields?: LogFields): void;
   warn(msg: string, fields?: LogFields): void;
   error(msg: string, fields?: LogFields, err?: unknown): void;
+  /**
+   * A lifecycle line written whatever the level ("serving", "stopped"): supervisors
+   * (the launcher, the tests, the rolling deploy) read it to know the process is ready.
+   */
+  lifecycle(msg: string, fields?: LogFields): void;
   child(fields: LogFields): Logger;
 }
 
@@ -58,8 +63,9 @@ function makeLogger(
     msg: string,
     fields?: LogFields,
     err?: unknown,
+    force = false,
   ) => {
-    if (ORDER[level] < min) return;
+    if (ORDER[level] < min && !force) return;
     const line: Record<string, unknown> = {
       time: new Date().toISOString(),
       level,
@@ -81,6 +87,7 @@ function makeLogger(
     info: (m, f) => write('info', m, f),
     warn: (m, f) => write('warn', m, f),
     error: (m, f, e) => write('error', m, f, e),
+    lifecycle: (m, f) => write('info', m, f, undefined, true),
     child: f => makeLogger({...bound, ...f}, min, sink, enrich),
   };
 }

@@ -101,7 +101,7 @@ export async function hostService(opts: HostOptions): Promise<RunningService> {
     for (const name of Object.keys(statuses)) health.setStatus(name, status);
   };
   setServing('SERVING');
-  log.info('serving', {
+  log.lifecycle('serving', {
     grpc: `${config.host}:${grpcPort}`,
     http: `${config.host}:${edge.port}`,
   });
@@ -133,7 +133,7 @@ export async function hostService(opts: HostOptions): Promise<RunningService> {
         }
       }
       clearTimeout(force);
-      log.info('stopped');
+      log.lifecycle('stopped');
     })());
 
   if (opts.handleSignals ?? true) {

@@ -17,8 +17,12 @@ import {randomUUID} from 'node:crypto';
 import {readFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {Code, ConnectError} from '@connectrpc/connect';
-import amqp from 'amqplib';
-import {Redis} from 'ioredis';
+import {
+  ADMIN_PG as PG_ADMIN,
+  AMQP_URL,
+  freshEnvironment,
+  REDIS_URL,
+} from '../testing/isolation.js';
 import pg from 'pg';
 import {StockAdjustmentReason} from '../../../gen/agora/inventory/v1/inventory_pb.js';
 import {InventoryService} from '../../../gen/agora/inventory/v1/inventory_service_pb.js';
@@ -32,11 +36,6 @@ import {eventually} from '../testing/test_system.js';
 
 const NAMESPACE = 'agoratest-rolling';
 const DATABASE = 'agora_test_rolling';
-const PG_ADMIN =
-  process.env.AGORA_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const REDIS_URL = process.env.AGORA_TEST_REDIS ?? 'redis://127.0.0.1:6379/0';
-const AMQP_URL =
-  process.env.AGORA_TEST_AMQP ?? 'amqp://guest:guest@127.0.0.1:5672';
 
 /** Ports of its own: frontends 29051–29055 (HTTP 30051–30055), replicas 27101–28502. */
 const FRONTEND_PORT_BASE = 29050;
@@ -78,7 +77,7 @@ let launcherOutput = '';
 let db: pg.Pool;
 
 beforeAll(async () => {
-  await freshNamespace();
+  await freshEnvironment(DATABASE, NAMESPACE);
   db = new pg.Pool({connectionString: databaseUrl, max: 2});
   launcher = spawn(
     process.execPath,
@@ -110,29 +109,6 @@ afterAll(async () => {
   }
   await db?.end();
 }, 60_000);
-
-/** Drops and recreates the database, clears the namespace (as test_system.ts does). */
-async function freshNamespace(): Promise<void> {
-  const admin = new pg.Client({connectionString: PG_ADMIN});
-  await admin.connect();
-  await admin.query(`drop database if exists "${DATABASE}" with (force)`);
-  await admin.query(`create database "${DATABASE}"`);
-  await admin.end();
-  const redis = new Redis(REDIS_URL);
-  const keys = await redis.keys(`${NAMESPACE}:*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
-  const connection = await amqp.connect(AMQP_URL);
-  try {
-    for (const queue of ['report.order-events', 'pricing.demand']) {
-      const channel = await connection.createChannel();
-      await channel.deleteQueue(`${NAMESPACE}.${queue}`).catch(() => undefined);
-      await channel.close().catch(() => undefined);
-    }
-  } finally {
-    await connection.close();
-  }
-}
 
 /** Runs `npm run deploy:rolling`'s command; resolves with its exit code and output. */
 function rollingDeploy(): Promise<{code: number | null; output: string}> {

@@ -4,7 +4,6 @@
  * Redis key prefix and AMQP namespace, so test runs never touch `npm start` data.
  */
 import {join} from 'node:path';
-import amqp from 'amqplib';
 import {Redis} from 'ioredis';
 import pg from 'pg';
 import {InventoryService} from '../../../gen/agora/inventory/v1/inventory_service_pb.js';
@@ -15,12 +14,7 @@ import {ReportService} from '../../../gen/agora/report/v1/report_service_pb.js';
 import {startMesh, type Mesh} from '../process/mesh.js';
 import {repoRoot} from '../process/service_process.js';
 import {createGrpcClient} from '../rpc/grpc_client.js';
-
-const PG_ADMIN =
-  process.env.AGORA_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const REDIS_URL = process.env.AGORA_TEST_REDIS ?? 'redis://127.0.0.1:6379/0';
-const AMQP_URL =
-  process.env.AGORA_TEST_AMQP ?? 'amqp://guest:guest@127.0.0.1:5672';
+import {freshEnvironment, REDIS_URL} from './isolation.js';
 
 export interface TestSystem {
   mesh: Mesh;
@@ -42,27 +36,17 @@ export async function startTestSystem(
   name: string,
   env: Record<string, string> = {},
 ): Promise<TestSystem> {
-  const namespace = `agoratest-${name}`;
-  const database = `agora_test_${name.replace(/[^a-z0-9]/gi, '_')}`;
-  const admin = new pg.Client({connectionString: PG_ADMIN});
-  await admin.connect();
-  await admin.query(`drop database if exists "${database}" with (force)`);
-  await admin.query(`create database "${database}"`);
-  await admin.end();
-  const databaseUrl = new URL(PG_ADMIN);
-  databaseUrl.pathname = `/${database}`;
-
+  const isolated = await freshEnvironment(
+    `agora_test_${name.replace(/[^a-z0-9]/gi, '_')}`,
+    `agoratest-${name}`,
+  );
+  const {namespace} = isolated;
+  const databaseUrl = new URL(isolated.databaseUrl);
   const redis = new Redis(REDIS_URL);
-  const keys = await redis.keys(`${namespace}:*`);
-  if (keys.length > 0) await redis.del(...keys);
-  await deleteQueues(namespace);
 
   const mesh = await startMesh({
     env: {
-      AGORA_DATABASE_URL: databaseUrl.toString(),
-      AGORA_REDIS_URL: REDIS_URL,
-      AGORA_AMQP_URL: AMQP_URL,
-      AGORA_NAMESPACE: namespace,
+      ...isolated.env,
       AGORA_LOG_LEVEL: 'info',
       AGORA_DRAIN_MS: '100',
       // Tracing costs start-up time and CPU; the tracing test turns it on.
@@ -99,20 +83,6 @@ export async function startTestSystem(
     },
   };
   return system;
-}
-
-/** Durable queues outlive a run; a test namespace starts without any. */
-async function deleteQueues(namespace: string): Promise<void> {
-  const connection = await amqp.connect(AMQP_URL);
-  try {
-    for (const queue of ['report.order-events', 'pricing.demand']) {
-      const channel = await connection.createChannel();
-      await channel.deleteQueue(`${namespace}.${queue}`).catch(() => undefined);
-      await channel.close().catch(() => undefined);
-    }
-  } finally {
-    await connection.close();
-  }
 }
 
 /** Polls `probe` until it returns a value that is not undefined (or times out). */

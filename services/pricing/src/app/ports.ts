@@ -34,6 +34,12 @@ export interface PricingStore {
     limit: number,
     beforeId?: string,
   ): Promise<Array<PriceChange & {id: string}>>;
+  /** Records units sold for an order once, atomically (redelivered events are ignored). */
+  recordSale(
+    orderId: string,
+    lines: ReadonlyArray<{sku: string; quantity: number}>,
+    soldAt: Date,
+  ): Promise<boolean>;
   /** Units of `sku` sold since `since`. */
   unitsSold(sku: string, since: Date): Promise<number>;
 }
@@ -56,12 +62,6 @@ export interface PricingTx {
   recordChange(change: PriceChange): Promise<void>;
   insertRule(rule: PriceRule): Promise<void>;
   deleteRule(id: string): Promise<boolean>;
-  /** Records units sold for an order once (redelivered events are ignored). */
-  recordSale(
-    orderId: string,
-    lines: ReadonlyArray<{sku: string; quantity: number}>,
-    soldAt: Date,
-  ): Promise<boolean>;
 }
 
 /** Live stock, as mirrored by Inventory to Redis. */

@@ -18,9 +18,7 @@ export class RecordSale {
     lines: ReadonlyArray<{sku: string; quantity: number}>,
     soldAt: Date = this.clock.now(),
   ): Promise<void> {
-    const fresh = await this.store.tx(tx =>
-      tx.recordSale(orderId, lines, soldAt),
-    );
+    const fresh = await this.store.recordSale(orderId, lines, soldAt);
     if (!fresh) return;
     const rules = await this.store.rules();
     const skus = lines

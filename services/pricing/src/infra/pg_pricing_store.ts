@@ -188,20 +188,9 @@ class PgPricingTx implements PricingTx {
       ])) > 0
     );
   }
-
-  async recordSale(
-    orderId: string,
-    lines: ReadonlyArray<{sku: string; quantity: number}>,
-    soldAt: Date,
-  ): Promise<boolean> {
-    const n = await this.sql.execute(
-      `insert into sale (order_id, sku, units, sold_at)
-       select $1, * , $4 from unnest($2::text[], $3::int[]) on conflict do nothing`,
-      [orderId, lines.map(l => l.sku), lines.map(l => l.quantity), soldAt],
-    );
-    return n > 0;
-  }
 }
+
+const RULES_TTL_MS = 1000;
 
 export class PgPricingStore implements PricingStore {
   constructor(
@@ -211,12 +200,16 @@ export class PgPricingStore implements PricingStore {
     private readonly afterCommit: () => void = () => {},
   ) {}
 
+  private cachedRules: {at: number; rules: Promise<PriceRule[]>} | undefined;
+
   async tx<T>(work: (tx: PricingTx) => Promise<T>): Promise<T> {
     let events = false;
     const result = await this.db.tx(sql =>
       work(new PgPricingTx(sql, this.changeEvent, () => (events = true))),
     );
     if (events) this.afterCommit();
+    // A rule may have changed in this transaction: read them afresh next time.
+    this.cachedRules = undefined;
     return result;
   }
 
@@ -238,10 +231,34 @@ export class PgPricingStore implements PricingStore {
     return rows.map(r => r.sku);
   }
 
-  async rules(): Promise<PriceRule[]> {
-    return (await this.db.query<RuleRow>('select * from price_rule')).map(
-      toRule,
+  /**
+   * Rules are read on every sale and every stock move but change rarely: they are cached
+   * for RULES_TTL_MS, dropped at once when this process changes one, and re-read by the
+   * other replicas within the TTL.
+   */
+  rules(): Promise<PriceRule[]> {
+    const now = Date.now();
+    if (!this.cachedRules || now - this.cachedRules.at > RULES_TTL_MS) {
+      const loading = this.db
+        .query<RuleRow>('select * from price_rule')
+        .then(rows => rows.map(toRule));
+      loading.catch(() => (this.cachedRules = undefined));
+      this.cachedRules = {at: now, rules: loading};
+    }
+    return this.cachedRules.rules;
+  }
+
+  async recordSale(
+    orderId: string,
+    lines: ReadonlyArray<{sku: string; quantity: number}>,
+    soldAt: Date,
+  ): Promise<boolean> {
+    const n = await this.db.execute(
+      `insert into sale (order_id, sku, units, sold_at)
+       select $1, * , $4 from unnest($2::text[], $3::int[]) on conflict do nothing`,
+      [orderId, lines.map(l => l.sku), lines.map(l => l.quantity), soldAt],
     );
+    return n > 0;
   }
 
   async history(
