@@ -24,7 +24,7 @@ import {InventoryService} from '../../gen/agora/inventory/v1/inventory_service_p
 import {PricingService} from '../../gen/agora/pricing/v1/pricing_service_pb.js';
 import type {ServiceName} from '../../services/common/config/service_config.js';
 import {derivedId} from '../../services/common/idempotency/derived_id.js';
-import {startMesh, type Mesh} from '../../services/common/process/mesh.js';
+import {startMesh} from '../../services/common/process/mesh.js';
 import {
   repoRoot,
   startServiceProcessAt,
@@ -35,7 +35,8 @@ import {
   freshEnvironment,
 } from '../../services/common/testing/isolation.js';
 import {percentileMs, runGhz, type GhzReport} from './ghz.js';
-import {pgbenchBaseline} from './pgbench_baseline.js';
+import {pgbenchBaseline, type PgbenchResult} from './pgbench_baseline.js';
+import {startReplicaSystem} from './replica_system.js';
 import {busySeconds, summarize} from './profile_summary.js';
 import {
   cpuSeconds,
@@ -50,6 +51,7 @@ const SPREAD_SKUS = 1000;
 const ADMIN_URL = ADMIN_PG;
 const outDir = join(repoRoot(), '.agora', 'bench');
 const PROFILE = process.env.BENCH_PROFILE === '1';
+// BENCH_BALANCER=0 skips the pass through HAProxy.
 
 interface Scenario {
   name: string;
@@ -111,15 +113,12 @@ interface ScenarioResult {
   peakRssMiB: Record<string, number>;
 }
 
-async function seed(mesh: Mesh): Promise<void> {
-  const inventory = createGrpcClient(
-    InventoryService,
-    mesh.processes.inventory.grpcAddress,
-  );
-  const pricing = createGrpcClient(
-    PricingService,
-    mesh.processes.pricing.grpcAddress,
-  );
+async function seed(
+  inventoryAddress: string,
+  pricingAddress: string,
+): Promise<void> {
+  const inventory = createGrpcClient(InventoryService, inventoryAddress);
+  const pricing = createGrpcClient(PricingService, pricingAddress);
   const skus = [
     'BENCH-HOT',
     ...Array.from({length: SPREAD_SKUS}, (_, i) => `BENCH-S-${i}`),
@@ -237,12 +236,182 @@ function ratio(a: number, b: number): string {
     : 'n/a';
 }
 
+/** Runs the scenarios (all, or BENCH_ONLY=1,2 — 1-based) against `targets`. */
+async function runScenarios(
+  mode: string,
+  targets: Record<ServiceName, string>,
+  accounted: Accounted[],
+  rssPids: Record<string, number>,
+  countPaid: () => Promise<number>,
+  skip: number[] = [],
+): Promise<ScenarioResult[]> {
+  const only = process.env.BENCH_ONLY?.split(',').map(Number);
+  const results: ScenarioResult[] = [];
+  for (const [i, scenario] of SCENARIOS.entries()) {
+    if ((only && !only.includes(i + 1)) || skip.includes(i + 1)) continue;
+    console.log(`bench: ${mode}: ${scenario.name}…`);
+    const result = await measure(
+      targets[scenario.service],
+      scenario,
+      accounted,
+      rssPids,
+      countPaid,
+    );
+    results.push({...result, name: `${scenario.name} (${mode})`});
+  }
+  return results;
+}
+
+function paidCounter(db: pg.Pool): () => Promise<number> {
+  return async () =>
+    Number(
+      (
+        await db.query(
+          "select count(*) as n from ordering.customer_order where state = 'paid'",
+        )
+      ).rows[0].n,
+    );
+}
+
+/** The single-process-per-service system, called directly. */
+async function direct(): Promise<{
+  results: ScenarioResult[];
+  pids: Record<string, number>;
+}> {
+  const isolated = await freshEnvironment('agora_bench', 'agorabench');
+  console.log(
+    'bench: starting the system (one process per service, tracing off)…',
+  );
+  const mesh = await startMesh({
+    env: {
+      ...isolated.env,
+      AGORA_TRACING: 'off',
+      AGORA_LOG_LEVEL: 'warn',
+      ...(PROFILE
+        ? {NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}`}
+        : {}),
+    },
+    anyPorts: true,
+    logDir: join(outDir, 'logs'),
+  });
+  const db = new pg.Pool({connectionString: isolated.databaseUrl, max: 2});
+  const pids = Object.fromEntries(
+    Object.values(mesh.processes).map(p => [p.name, p.child.pid!]),
+  );
+  try {
+    const addr = (name: ServiceName) => mesh.processes[name].grpcAddress;
+    console.log(`bench: seeding ${SPREAD_SKUS + 1} SKUs by RPC…`);
+    await seed(addr('inventory'), addr('pricing'));
+    // Each service on its own line: the figure to optimize is the busiest one.
+    const accounted: Accounted[] = [
+      ...Object.entries(pids).map(([name, pid]) => ({name, pids: [pid]})),
+      ...INFRASTRUCTURE,
+    ];
+    const targets = Object.fromEntries(
+      Object.values(mesh.processes).map(p => [p.name, p.grpcAddress]),
+    ) as Record<ServiceName, string>;
+    const results = await runScenarios(
+      'direct',
+      targets,
+      accounted,
+      pids,
+      paidCounter(db),
+    );
+    return {results, pids};
+  } finally {
+    await db.end();
+    await mesh.stop();
+  }
+}
+
+/** Two replicas of every service behind HAProxy, called through the balancer. */
+async function balanced(): Promise<ScenarioResult[]> {
+  const isolated = await freshEnvironment('agora_bench_lb', 'agorabenchlb');
+  console.log(
+    'bench: starting 2 replicas per service behind HAProxy (tracing off)…',
+  );
+  const system = await startReplicaSystem({
+    ...isolated.env,
+    AGORA_TRACING: 'off',
+    AGORA_LOG_LEVEL: 'warn',
+    AGORA_REPLICAS: '2',
+    AGORA_FRONTEND_PORT_BASE: '32050',
+    AGORA_REPLICA_PORT_BASE: '22000',
+    AGORA_HAPROXY_STATS_PORT: '32404',
+    AGORA_STATE_DIR: join(outDir, 'replicas'),
+  });
+  const db = new pg.Pool({connectionString: isolated.databaseUrl, max: 2});
+  try {
+    await seed(system.frontends.inventory, system.frontends.pricing);
+    const {services, haproxy} = system.pids();
+    const rssPids: Record<string, number> = {};
+    for (const [name, list] of Object.entries(services)) {
+      list.forEach((pid, i) => (rssPids[`${name}-${i + 1}`] = pid));
+    }
+    const accounted: Accounted[] = [
+      ...Object.entries(services).map(([name, list]) => ({name, pids: list})),
+      {name: 'haproxy', pids: haproxy},
+      ...INFRASTRUCTURE.filter(g => g.name !== 'haproxy'),
+    ];
+    // ReserveStock alone says nothing new through the balancer.
+    return await runScenarios(
+      'through HAProxy',
+      system.frontends,
+      accounted,
+      rssPids,
+      paidCounter(db),
+      [3],
+    );
+  } finally {
+    await db.end();
+    await system.stop();
+  }
+}
+
+function print(
+  results: ScenarioResult[],
+  pgbench: PgbenchResult,
+  echo: ScenarioResult,
+): void {
+  for (const r of results) {
+    console.log(`${r.name}`);
+    if (r.paidOrdersPerSecond !== undefined) {
+      const limit = r.name.includes('hot') ? pgbench.hotTps : pgbench.spreadTps;
+      console.log(
+        `  paid orders/s  ${r.paidOrdersPerSecond}  (${ratio(r.paidOrdersPerSecond, limit)} pgbench's ${limit.toFixed(0)} tps; target ${r.name.includes('hot') ? 500 : 1000})`,
+      );
+    }
+    console.log(
+      `  calls/s        ${r.callsPerSecond}  (${ratio(r.callsPerSecond, echo.callsPerSecond)} the trivial server's)`,
+    );
+    console.log(
+      `  latency ms     p50 ${r.p50Ms}  p95 ${r.p95Ms}  p99 ${r.p99Ms}  (p99 ${ratio(r.p99Ms, echo.p99Ms)} the trivial server's ${echo.p99Ms}; target p99 50)`,
+    );
+    console.log(`  status codes   ${JSON.stringify(r.statusCodes)}`);
+    const perOrder =
+      r.cpuMsPerPaidOrder !== undefined
+        ? `, ${r.cpuMsPerPaidOrder} ms per paid order (target 2)`
+        : '';
+    console.log(
+      `  CPU            ${r.cpuMsPerCall} ms per call${perOrder}  (${ratio(r.cpuMsPerPaidOrder ?? r.cpuMsPerCall, echo.cpuMsPerCall)} the trivial server's per call)`,
+    );
+    console.log(`  CPU s by proc  ${JSON.stringify(r.cpuSecondsByProcess)}`);
+    console.log(
+      `  peak RSS MiB   ${JSON.stringify(r.peakRssMiB)} (target 150 each)`,
+    );
+  }
+}
+
+const profileDir = join(outDir, 'profiles');
+
 async function main(): Promise<void> {
   mkdirSync(outDir, {recursive: true});
   const tools = spawnSync(
     'bash',
     [join(repoRoot(), 'deploy', 'tools', 'build-tools.sh'), 'ghz'],
-    {stdio: 'inherit'},
+    {
+      stdio: 'inherit',
+    },
   );
   if (tools.status !== 0) throw new Error('building ghz failed');
 
@@ -262,95 +431,20 @@ async function main(): Promise<void> {
     `  ${echo.callsPerSecond} calls/s, p99 ${echo.p99Ms} ms, ${echo.cpuMsPerCall} ms CPU per call (server)`,
   );
 
-  const isolated = await freshEnvironment('agora_bench', 'agorabench');
-  const databaseUrl = isolated.databaseUrl;
-  console.log('bench: starting the system (tracing off)…');
-  const profileDir = join(outDir, 'profiles');
-  const mesh = await startMesh({
-    env: {
-      ...isolated.env,
-      AGORA_TRACING: 'off',
-      AGORA_LOG_LEVEL: 'warn',
-      ...(PROFILE
-        ? {NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}`}
-        : {}),
-    },
-    anyPorts: true,
-    logDir: join(outDir, 'logs'),
-  });
-  const db = new pg.Pool({connectionString: databaseUrl, max: 2});
-  const results: ScenarioResult[] = [];
-  let servicePidsByName: Record<string, number> = {};
-  try {
-    console.log(`bench: seeding ${SPREAD_SKUS + 1} SKUs by RPC…`);
-    await seed(mesh);
-    const servicePids = Object.fromEntries(
-      Object.values(mesh.processes).map(p => [p.name, p.child.pid!]),
-    );
-    servicePidsByName = servicePids;
-    // Each service on its own line: the figure to optimize is the busiest one.
-    const accounted: Accounted[] = [
-      ...Object.entries(servicePids).map(([name, pid]) => ({
-        name,
-        pids: [pid],
-      })),
-      ...INFRASTRUCTURE,
-    ];
-    const countPaid = async () =>
-      Number(
-        (
-          await db.query(
-            "select count(*) as n from ordering.customer_order where state = 'paid'",
-          )
-        ).rows[0].n,
-      );
-    // BENCH_ONLY=1,2 runs a subset (1-based), e.g. to profile one scenario alone.
-    const only = process.env.BENCH_ONLY?.split(',').map(Number);
-    for (const [i, scenario] of SCENARIOS.entries()) {
-      if (only && !only.includes(i + 1)) continue;
-      console.log(`bench: ${scenario.name}…`);
-      const target = mesh.processes[scenario.service].grpcAddress;
-      results.push(
-        await measure(target, scenario, accounted, servicePids, countPaid),
-      );
-    }
-  } finally {
-    await db.end();
-    await mesh.stop();
-  }
+  const {results: directResults, pids} = await direct();
+  const balancedResults =
+    process.env.BENCH_BALANCER === '0' ? [] : await balanced();
 
   console.log(
-    '\nresults (direct to each service; limits measured above in this run)\n',
+    '\nresults (limits measured above, in this run, on this machine)\n',
   );
-  for (const r of results) {
-    console.log(`${r.name}`);
-    if (r.paidOrdersPerSecond !== undefined) {
-      const limit = r.name.includes('hot') ? pgbench.hotTps : pgbench.spreadTps;
-      console.log(
-        `  paid orders/s  ${r.paidOrdersPerSecond}  (${ratio(r.paidOrdersPerSecond, limit)} pgbench's ${limit.toFixed(0)} tps)`,
-      );
-    }
-    console.log(
-      `  calls/s        ${r.callsPerSecond}  (${ratio(r.callsPerSecond, echo.callsPerSecond)} the trivial server's)`,
-    );
-    console.log(
-      `  latency ms     p50 ${r.p50Ms}  p95 ${r.p95Ms}  p99 ${r.p99Ms}  (p99 ${ratio(r.p99Ms, echo.p99Ms)} the trivial server's ${echo.p99Ms})`,
-    );
-    console.log(`  status codes   ${JSON.stringify(r.statusCodes)}`);
-    const perOrder =
-      r.cpuMsPerPaidOrder !== undefined
-        ? `, ${r.cpuMsPerPaidOrder} ms per paid order`
-        : '';
-    console.log(
-      `  CPU            ${r.cpuMsPerCall} ms per call${perOrder}  (${ratio(r.cpuMsPerPaidOrder ?? r.cpuMsPerCall, echo.cpuMsPerCall)} the trivial server's per call) ${JSON.stringify(r.cpuSecondsByProcess)}`,
-    );
-    console.log(`  peak RSS MiB   ${JSON.stringify(r.peakRssMiB)}`);
-  }
+  print([...directResults, ...balancedResults], pgbench, echo);
+
   if (PROFILE) {
     // V8 names profiles CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile and writes them
     // when the services exit. The busiest is the one with the most busy time in the run.
     const names = Object.fromEntries(
-      Object.entries(servicePidsByName).map(([n, pid]) => [pid, n]),
+      Object.entries(pids).map(([n, pid]) => [pid, n]),
     );
     const profiles = readdirSync(profileDir)
       .filter(f => f.endsWith('.cpuprofile'))
@@ -362,31 +456,32 @@ async function main(): Promise<void> {
         busy: busySeconds(join(profileDir, x.f)),
       }))
       .sort((a, b) => b.busy - a.busy);
-    console.log(`\nCPU profiles (whole run) in ${profileDir}:`);
-    for (const p of profiles) {
+    console.log(
+      `\nCPU profiles of the direct run (whole run) in ${profileDir}:`,
+    );
+    for (const p of profiles)
       console.log(
         `  ${p.service.padEnd(10)} ${p.busy.toFixed(1)} s busy  ${p.f}`,
       );
-    }
     if (profiles[0]) {
       console.log(`\nbusiest service: ${profiles[0].service}`);
       console.log(summarize(join(profileDir, profiles[0].f), 15));
     }
   }
-  const file = join(
-    outDir,
-    `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`,
-  );
   const body = JSON.stringify(
     {
       when: new Date().toISOString(),
       seconds: SECONDS,
       concurrency: CONCURRENCY,
       limits: {pgbench, echo},
-      results,
+      results: [...directResults, ...balancedResults],
     },
     null,
     2,
+  );
+  const file = join(
+    outDir,
+    `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`,
   );
   writeFileSync(file, body);
   writeFileSync(join(outDir, 'latest.json'), body);
