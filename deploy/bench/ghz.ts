@@ -37,6 +37,8 @@ export interface GhzOptions {
   rps?: number;
   /** Cores ghz may use: it shares the machine with the system under test. */
   cpus?: number;
+  /** Per-call deadline (ghz's default is 20s). */
+  timeout?: string;
 }
 
 export interface GhzReport {
@@ -73,6 +75,7 @@ export async function runGhz(o: GhzOptions): Promise<GhzReport> {
   if (o.duration) args.push('-z', o.duration, '--duration-stop', 'wait');
   if (o.total) args.push('-n', String(o.total));
   if (o.rps) args.push('--rps', String(o.rps));
+  if (o.timeout) args.push('--timeout', o.timeout);
   args.push(o.target);
   const {stdout} = await run(ghzBinary(), args, {maxBuffer: 64 * 1024 * 1024});
   return JSON.parse(stdout) as GhzReport;

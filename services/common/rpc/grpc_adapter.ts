@@ -89,6 +89,7 @@ export function toGrpcStatus(error: ConnectError): grpc.ServerErrorResponse {
 }
 
 interface ServerCallLike {
+  cancelled: boolean;
   metadata: grpc.Metadata;
   getDeadline(): grpc.Deadline;
   getPath(): string;
@@ -144,6 +145,8 @@ class GrpcHandlerContext implements HandlerContext {
       this.detach = () =>
         this.shutdownSignal.removeEventListener('abort', onShutdown);
       this.controller = controller;
+      // Created lazily: the client may have gone (cancel, deadline) before anyone asked.
+      if (this.call.cancelled) onCancel();
     }
     return this.controller.signal;
   }

@@ -6,6 +6,7 @@ import {OrderService} from '../../../gen/agora/order/v1/order_service_pb.js';
 import {PaymentService} from '../../../gen/agora/payment/v1/payment_service_pb.js';
 import {PricingService} from '../../../gen/agora/pricing/v1/pricing_service_pb.js';
 import {peerAddress} from '../../common/config/service_config.js';
+import {Bulkhead} from '../../common/concurrency/bulkhead.js';
 import {openDatabase} from '../../common/db/database.js';
 import {EventBus} from '../../common/messaging/event_bus.js';
 import {OutboxRelay} from '../../common/outbox/outbox.js';
@@ -41,6 +42,8 @@ await runService('order', async ({config, env, log, onStop, metrics}) => {
     1000,
     86_400_000,
   );
+  const maxSagas = env.int('AGORA_ORDER_MAX_SAGAS', 64, 1, 10_000);
+  const maxQueued = env.int('AGORA_ORDER_MAX_QUEUED', 10_000, 0, 1_000_000);
   const callTimeoutMs = env.int(
     'AGORA_ORDER_CALL_TIMEOUT_MS',
     10_000,
@@ -118,6 +121,19 @@ await runService('order', async ({config, env, log, onStop, metrics}) => {
     handle: async event => events.publish(event.body),
   });
 
+  const sagas = new Bulkhead('placing orders', maxSagas, maxQueued);
+  metrics.gaugeFrom(
+    'agora_sagas_in_flight',
+    'Purchase sagas running',
+    [],
+    async () => [{labels: {}, value: sagas.inFlight}],
+  );
+  metrics.gaugeFrom(
+    'agora_sagas_queued',
+    'CreateOrder calls waiting for a saga slot',
+    [],
+    async () => [{labels: {}, value: sagas.queued}],
+  );
   const orders = metrics.counter(
     'agora_orders_total',
     'Orders placed, by outcome',
@@ -139,6 +155,7 @@ await runService('order', async ({config, env, log, onStop, metrics}) => {
       clock,
       log,
       outcome,
+      sagas,
     ),
     read: new ReadOrders(store),
     afterSale: new AfterSale(store, inventory, payment, clock),

@@ -58,6 +58,10 @@ export class PlaceOrder {
     private readonly log: Logger,
     /** Told the outcome of every saga that ran (metrics). */
     private readonly onOutcome: (order: Order) => void = () => {},
+    /** Bounds the sagas in flight (see common/concurrency/bulkhead.ts). */
+    private readonly admission: {run<T>(task: () => Promise<T>): Promise<T>} = {
+      run: task => task(),
+    },
   ) {}
 
   async execute(cmd: PlaceOrderCommand): Promise<Order> {
@@ -76,7 +80,14 @@ export class PlaceOrder {
     });
     const earlier = await this.store.findByRequestId(cmd.requestId);
     if (earlier) return this.replay(earlier, cmd.requestId, print);
+    // Waiting for a slot holds nothing; a saga, once started, should run unhindered.
+    return this.admission.run(() => this.placeNew(cmd, print));
+  }
 
+  private async placeNew(
+    cmd: PlaceOrderCommand,
+    print: string,
+  ): Promise<Order> {
     const quote = await this.pricing.quote(cmd.currencyCode, cmd.lines);
     const orderId = randomUUID();
     const order = Order.place({
@@ -116,13 +127,17 @@ export class PlaceOrder {
 
       // Registered before the call: if the answer is lost (a timeout), the money may or
       // may not have been taken, so the undo looks at the payment's state first.
-      saga.onFailure('give the payment back', () => this.undoPayment(order));
+      let answered = false;
+      saga.onFailure('give the payment back', () =>
+        this.undoPayment(order, answered),
+      );
       const charge = await this.payment.charge(
         order.paymentId,
         order.id,
         order.total,
         token,
       );
+      answered = true;
       if (!charge.approved) throw new PaymentDeclined(charge.declineCode);
 
       await this.inventory.commit(order.reservationId);
@@ -150,8 +165,14 @@ export class PlaceOrder {
     }
   }
 
-  /** Refunds a captured payment, voids an authorized one, and leaves anything else. */
-  private async undoPayment(order: Order): Promise<void> {
+  /**
+   * Refunds a captured payment, voids an authorized one, and leaves anything else. When
+   * the charge was never answered and no payment is found, the charge may still be in
+   * flight: that is reported as a failure, so the order keeps its undo step pending and
+   * the recovery worker looks again later (Payment refuses to start a charge whose caller
+   * has given up, so one shows up soon or never).
+   */
+  private async undoPayment(order: Order, answered: boolean): Promise<void> {
     const state = await this.payment.state(order.paymentId);
     if (state === 'captured') {
       await this.payment.refund(
@@ -162,6 +183,8 @@ export class PlaceOrder {
       );
     } else if (state === 'authorized') {
       await this.payment.void(order.paymentId);
+    } else if (state === undefined && !answered) {
+      throw new Error(`payment ${order.paymentId}: outcome unknown yet`);
     }
   }
 

@@ -3,6 +3,7 @@
  */
 import {
   ConcurrentRequestError,
+  DomainError,
   IdempotencyConflictError,
 } from '../../../common/errors/domain_error.js';
 import {fingerprint} from '../../../common/idempotency/fingerprint.js';
@@ -19,6 +20,12 @@ export interface AuthorizePaymentCommand {
   paymentToken: string;
   /** Capture the whole amount in the same step (a sale). */
   capture?: boolean;
+  /**
+   * True once the caller stopped waiting (its deadline passed or it cancelled). Checked
+   * right before the provider is called: a caller that gave up has already started
+   * undoing its saga and would never learn of a charge made now.
+   */
+  callerGone?: () => boolean;
 }
 
 /**
@@ -60,6 +67,9 @@ export class AuthorizePayment {
     // Two concurrent first attempts both get here; the provider's idempotency key makes
     // the second call return the first one's authorization, and the insert below lets
     // one of them store it.
+    if (cmd.callerGone?.()) {
+      throw new CallerGoneError(cmd.paymentId);
+    }
     const result = await this.provider.authorize({
       idempotencyKey: authorizeKey(cmd.paymentId),
       amount: cmd.amount,
@@ -99,6 +109,17 @@ export class AuthorizePayment {
       );
     }
     return sameRequest(winner, print);
+  }
+}
+
+/** The caller's deadline passed before anything was charged; nothing was. */
+class CallerGoneError extends DomainError {
+  constructor(paymentId: string) {
+    super(
+      'unavailable',
+      `payment ${paymentId} was not attempted: the caller's deadline passed while it waited; nothing was charged`,
+      {paymentId},
+    );
   }
 }
 

@@ -29,13 +29,14 @@ export function createPaymentService(
   uc: PaymentUseCases,
 ): ServiceImpl<typeof PaymentService> {
   return {
-    async authorizePayment(req) {
+    async authorizePayment(req, ctx) {
       const payment = await uc.authorize.execute({
         paymentId: req.paymentId,
         orderId: req.orderId,
         amount: chargeableFromProto(req.amount, 'amount'),
         paymentToken: req.paymentToken,
         capture: req.capture,
+        callerGone: () => ctx.signal.aborted,
       });
       return {payment: paymentToProto(payment)};
     },
