@@ -110,6 +110,11 @@ interface ScenarioResult {
   cpuSecondsByProcess: Record<string, number>;
   cpuMsPerCall: number;
   cpuMsPerPaidOrder?: number;
+  /**
+   * PostgreSQL transactions committed (every database on the server, read-only
+   * statements and background pollers included) per call or per paid order.
+   */
+  commitsPerUnit: number;
   peakRssMiB: Record<string, number>;
 }
 
@@ -145,6 +150,20 @@ async function seed(
   pricing.close();
 }
 
+/** Commits so far on the whole server (every transaction of every service and relay). */
+async function commits(): Promise<number> {
+  const admin = new pg.Client({connectionString: ADMIN_PG});
+  await admin.connect();
+  try {
+    const {rows} = await admin.query(
+      'select sum(xact_commit)::bigint as n from pg_stat_database',
+    );
+    return Number(rows[0].n);
+  } finally {
+    await admin.end();
+  }
+}
+
 /** Runs ghz while accounting CPU of `accounted` and sampling RSS of the services. */
 async function measure(
   target: string,
@@ -159,6 +178,7 @@ async function measure(
       peak[name] = Math.max(peak[name] ?? 0, rssMiB(pid));
   }, 250);
   const paidBefore = scenario.orders ? await countPaid() : 0;
+  const commitsBefore = await commits();
   const before = cpuSeconds(accounted);
   const report: GhzReport = await runGhz({
     target,
@@ -190,9 +210,20 @@ async function measure(
     peakRssMiB: Object.fromEntries(
       Object.entries(peak).map(([k, v]) => [k, round(v, 1)]),
     ),
+    commitsPerUnit: 0,
   };
+  if (!scenario.orders) {
+    result.commitsPerUnit = round(
+      ((await commits()) - commitsBefore) / Math.max(report.count, 1),
+      2,
+    );
+  }
   if (scenario.orders) {
     const paid = (await countPaid()) - paidBefore;
+    result.commitsPerUnit = round(
+      ((await commits()) - commitsBefore) / Math.max(paid, 1),
+      2,
+    );
     result.paidOrders = paid;
     result.paidOrdersPerSecond = round(paid / wallSeconds, 1);
     result.cpuMsPerPaidOrder = round((total * 1000) / Math.max(paid, 1), 3);
@@ -339,6 +370,13 @@ async function balanced(): Promise<ScenarioResult[]> {
     AGORA_REPLICA_PORT_BASE: '22000',
     AGORA_HAPROXY_STATS_PORT: '32404',
     AGORA_STATE_DIR: join(outDir, 'replicas'),
+    // 10 processes share PostgreSQL's default max_connections (100).
+    ...Object.fromEntries(
+      ['ORDER', 'PAYMENT', 'INVENTORY', 'PRICING', 'REPORT'].map(s => [
+        `AGORA_${s}_DB_POOL_SIZE`,
+        '6',
+      ]),
+    ),
   });
   const db = new pg.Pool({connectionString: isolated.databaseUrl, max: 2});
   try {
@@ -396,6 +434,9 @@ function print(
       `  CPU            ${r.cpuMsPerCall} ms per call${perOrder}  (${ratio(r.cpuMsPerPaidOrder ?? r.cpuMsPerCall, echo.cpuMsPerCall)} the trivial server's per call)`,
     );
     console.log(`  CPU s by proc  ${JSON.stringify(r.cpuSecondsByProcess)}`);
+    console.log(
+      `  PG xacts       ${r.commitsPerUnit} per ${r.paidOrdersPerSecond !== undefined ? 'paid order' : 'call'}, reads and pollers included (pgbench's order: 1)`,
+    );
     console.log(
       `  peak RSS MiB   ${JSON.stringify(r.peakRssMiB)} (target 150 each)`,
     );

@@ -74,7 +74,10 @@ export class OutboxRelay {
     private readonly log: Logger,
     private readonly pollMs = 500,
     private readonly batchSize = 200,
+    private readonly coalesceMs = 10,
   ) {}
+
+  private soon: NodeJS.Timeout | undefined;
 
   start(): void {
     this.timer = setInterval(() => this.nudge(), this.pollMs);
@@ -84,6 +87,16 @@ export class OutboxRelay {
 
   /** Asks for a publish pass soon (called after a commit that wrote events). */
   nudge(): void {
+    // Coalesce: under load many commits land within a few milliseconds, and one pass
+    // (one transaction, one confirm round trip) can publish all of their events.
+    if (this.stopped || this.soon) return;
+    this.soon = setTimeout(() => {
+      this.soon = undefined;
+      this.pass();
+    }, this.coalesceMs);
+  }
+
+  private pass(): void {
     if (this.stopped) return;
     if (this.running) {
       this.again = true;
@@ -93,7 +106,7 @@ export class OutboxRelay {
       this.running = undefined;
       if (this.again) {
         this.again = false;
-        this.nudge();
+        this.pass();
       }
     });
   }
@@ -163,6 +176,11 @@ export class OutboxRelay {
   /** Stops polling and finishes the pass in progress (one last pass to flush). */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.soon) {
+      clearTimeout(this.soon);
+      this.soon = undefined;
+      this.pass(); // flush what the last calls wrote
+    }
     await this.running;
     this.stopped = true;
   }
