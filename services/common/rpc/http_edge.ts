@@ -36,8 +36,13 @@ export function bindService<S extends DescService>(
   return {service, impl} as unknown as ServiceBinding;
 }
 
-/** Validates requests and maps thrown errors, for unary and streaming calls alike. */
-function edgeInterceptor(observer: CallObserver): Interceptor {
+/**
+ * Validates requests and maps thrown errors, for unary and streaming calls alike: what
+ * the service host does to every call. Exported for RPC tests over an in-memory router.
+ */
+export function edgeInterceptor(
+  observer: CallObserver = {onCallEnd: () => {}},
+): Interceptor {
   return next => async req => {
     const start = performance.now();
     const done = (err?: unknown) => {

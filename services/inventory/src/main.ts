@@ -3,9 +3,7 @@
  * cases and the RPC handlers, built once here and nowhere else.
  */
 import {InventoryService} from '../../../gen/agora/inventory/v1/inventory_service_pb.js';
-import {openDatabase} from '../../common/db/database.js';
-import {EventBus} from '../../common/messaging/event_bus.js';
-import {OutboxRelay} from '../../common/outbox/outbox.js';
+import {openPersistence} from '../../common/process/persistence.js';
 import {runService} from '../../common/process/run_service.js';
 import {connectRedis} from '../../common/redis/redis.js';
 import {bindService} from '../../common/rpc/http_edge.js';
@@ -27,29 +25,15 @@ import {createInventoryService} from './rpc/inventory_service.js';
 import {isLowStock} from './domain/stock_level.js';
 import {alertEvent, LOW_STOCK_TOPIC} from './rpc/mapper.js';
 
-await runService('inventory', async ({config, env, log, onStop, metrics}) => {
+await runService('inventory', async ctx => {
+  const {config, env, log, onStop, metrics} = ctx;
   const sweepMs = env.int('AGORA_INVENTORY_SWEEP_MS', 1000, 50, 3_600_000);
 
-  const db = await openDatabase({
-    url: config.databaseUrl,
-    schema: 'inventory',
-    migrations: INVENTORY_MIGRATIONS,
-    poolSize: config.dbPoolSize,
-    log,
-  });
-  onStop.push(() => db.close());
-
-  const bus = await EventBus.connect(
-    config.amqpUrl,
-    config.namespace,
-    log,
-    false,
+  const {db, bus, relay} = await openPersistence(
+    ctx,
+    'inventory',
+    INVENTORY_MIGRATIONS,
   );
-  onStop.push(() => bus.close());
-  const relay = new OutboxRelay(db, bus, log);
-  relay.start();
-  relay.exposeTo(metrics);
-  onStop.push(() => relay.stop());
 
   const store = new PgInventoryStore(db, alertEvent, () => relay.nudge());
   const redis = connectRedis(config.redisUrl, log, 'inventory');

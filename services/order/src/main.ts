@@ -7,9 +7,7 @@ import {PaymentService} from '../../../gen/agora/payment/v1/payment_service_pb.j
 import {PricingService} from '../../../gen/agora/pricing/v1/pricing_service_pb.js';
 import {peerAddress} from '../../common/config/service_config.js';
 import {Bulkhead} from '../../common/concurrency/bulkhead.js';
-import {openDatabase} from '../../common/db/database.js';
-import {EventBus} from '../../common/messaging/event_bus.js';
-import {OutboxRelay} from '../../common/outbox/outbox.js';
+import {openPersistence} from '../../common/process/persistence.js';
 import {runService} from '../../common/process/run_service.js';
 import {createGrpcClient} from '../../common/rpc/grpc_client.js';
 import {bindService} from '../../common/rpc/http_edge.js';
@@ -29,7 +27,8 @@ import {orderEvent} from './rpc/mapper.js';
 import {createOrderService} from './rpc/order_service.js';
 import type {Order} from './domain/order.js';
 
-await runService('order', async ({config, env, log, onStop, metrics}) => {
+await runService('order', async ctx => {
+  const {env, log, onStop, metrics} = ctx;
   const recoverEveryMs = env.int(
     'AGORA_ORDER_RECOVERY_MS',
     10_000,
@@ -51,25 +50,11 @@ await runService('order', async ({config, env, log, onStop, metrics}) => {
     120_000,
   );
 
-  const db = await openDatabase({
-    url: config.databaseUrl,
-    schema: 'ordering',
-    migrations: ORDER_MIGRATIONS,
-    poolSize: config.dbPoolSize,
-    log,
-  });
-  onStop.push(() => db.close());
-  const bus = await EventBus.connect(
-    config.amqpUrl,
-    config.namespace,
-    log,
-    false,
+  const {db, bus, relay} = await openPersistence(
+    ctx,
+    'ordering',
+    ORDER_MIGRATIONS,
   );
-  onStop.push(() => bus.close());
-  const relay = new OutboxRelay(db, bus, log);
-  relay.start();
-  relay.exposeTo(metrics);
-  onStop.push(() => relay.stop());
   const store = new PgOrderStore(db, orderEvent, () => relay.nudge());
 
   const clientOptions = {defaultTimeoutMs: callTimeoutMs};

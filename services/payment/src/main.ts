@@ -3,9 +3,7 @@
  * provider, the use cases and the RPC handlers, built once here and nowhere else.
  */
 import {PaymentService} from '../../../gen/agora/payment/v1/payment_service_pb.js';
-import {openDatabase} from '../../common/db/database.js';
-import {EventBus} from '../../common/messaging/event_bus.js';
-import {OutboxRelay} from '../../common/outbox/outbox.js';
+import {openPersistence} from '../../common/process/persistence.js';
 import {runService} from '../../common/process/run_service.js';
 import {bindService} from '../../common/rpc/http_edge.js';
 import {AuthorizePayment} from './app/authorize_payment.js';
@@ -19,27 +17,9 @@ import {SandboxPaymentProvider} from './infra/sandbox_payment_provider.js';
 import {paymentEvent} from './rpc/mapper.js';
 import {createPaymentService} from './rpc/payment_service.js';
 
-await runService('payment', async ({config, log, onStop, metrics}) => {
-  const db = await openDatabase({
-    url: config.databaseUrl,
-    schema: 'payment',
-    migrations: PAYMENT_MIGRATIONS,
-    poolSize: config.dbPoolSize,
-    log,
-  });
-  onStop.push(() => db.close());
-
-  const bus = await EventBus.connect(
-    config.amqpUrl,
-    config.namespace,
-    log,
-    false,
-  );
-  onStop.push(() => bus.close());
-  const relay = new OutboxRelay(db, bus, log);
-  relay.start();
-  relay.exposeTo(metrics);
-  onStop.push(() => relay.stop());
+await runService('payment', async ctx => {
+  const {log} = ctx;
+  const {db, relay} = await openPersistence(ctx, 'payment', PAYMENT_MIGRATIONS);
 
   const store = new PgPaymentStore(db, paymentEvent, () => relay.nudge());
   // The only provider so far; a real one would be chosen here from the config.

@@ -10,13 +10,11 @@ import {
   createClient,
   createRouterTransport,
   type Client,
-  type Interceptor,
 } from '@connectrpc/connect';
 import * as paymentv1 from '../../../gen/agora/payment/v1/payment_pb.js';
 import {PaymentService} from '../../../gen/agora/payment/v1/payment_service_pb.js';
 import {Money} from '../../common/money/money.js';
-import {toConnectError} from '../../common/rpc/error_mapping.js';
-import {validateRequest} from '../../common/rpc/validation.js';
+import {edgeInterceptor} from '../../common/rpc/http_edge.js';
 import {AuthorizePayment} from '../src/app/authorize_payment.js';
 import {CapturePayment} from '../src/app/capture_payment.js';
 import {ReadPayments} from '../src/app/read_payments.js';
@@ -29,16 +27,6 @@ import {createPaymentService} from '../src/rpc/payment_service.js';
 import {InMemoryPaymentStore} from './in_memory_payment_store.js';
 
 const State = paymentv1.PaymentState;
-
-const hostLike: Interceptor = next => async req => {
-  try {
-    // Every PaymentService method is unary.
-    if (!req.stream) validateRequest(req.method.input, req.message);
-    return await next(req);
-  } catch (err) {
-    throw toConnectError(err);
-  }
-};
 
 function uuid(n: number): string {
   return `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
@@ -72,7 +60,7 @@ describe('PaymentService', () => {
     client = createClient(
       PaymentService,
       createRouterTransport(router => router.service(PaymentService, service), {
-        router: {interceptors: [hostLike]},
+        router: {interceptors: [edgeInterceptor()]},
       }),
     );
   });

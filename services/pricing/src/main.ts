@@ -2,9 +2,7 @@
  * Pricing's composition root.
  */
 import {PricingService} from '../../../gen/agora/pricing/v1/pricing_service_pb.js';
-import {openDatabase} from '../../common/db/database.js';
-import {EventBus} from '../../common/messaging/event_bus.js';
-import {OutboxRelay} from '../../common/outbox/outbox.js';
+import {openPersistence} from '../../common/process/persistence.js';
 import {runService} from '../../common/process/run_service.js';
 import {connectRedis} from '../../common/redis/redis.js';
 import {bindService} from '../../common/rpc/http_edge.js';
@@ -24,7 +22,8 @@ import {
 } from './rpc/mapper.js';
 import {createPricingService} from './rpc/pricing_service.js';
 
-await runService('pricing', async ({config, env, log, onStop, metrics}) => {
+await runService('pricing', async ctx => {
+  const {config, env, log, onStop} = ctx;
   const quoteValidMs = env.int(
     'AGORA_PRICING_QUOTE_TTL_MS',
     15 * 60 * 1000,
@@ -38,25 +37,11 @@ await runService('pricing', async ({config, env, log, onStop, metrics}) => {
     3_600_000,
   );
 
-  const db = await openDatabase({
-    url: config.databaseUrl,
-    schema: 'pricing',
-    migrations: PRICING_MIGRATIONS,
-    poolSize: config.dbPoolSize,
-    log,
-  });
-  onStop.push(() => db.close());
-  const bus = await EventBus.connect(
-    config.amqpUrl,
-    config.namespace,
-    log,
-    false,
+  const {db, bus, relay} = await openPersistence(
+    ctx,
+    'pricing',
+    PRICING_MIGRATIONS,
   );
-  onStop.push(() => bus.close());
-  const relay = new OutboxRelay(db, bus, log);
-  relay.start();
-  relay.exposeTo(metrics);
-  onStop.push(() => relay.stop());
 
   const store = new PgPricingStore(db, priceChangedEvent, () => relay.nudge());
   const redis = connectRedis(config.redisUrl, log, 'pricing');

@@ -9,15 +9,13 @@ import {
   createClient,
   createRouterTransport,
   type Client,
-  type Interceptor,
 } from '@connectrpc/connect';
 import {
   GroupBy,
   ReportJobState,
 } from '../../../gen/agora/report/v1/report_pb.js';
 import {ReportService} from '../../../gen/agora/report/v1/report_service_pb.js';
-import {toConnectError} from '../../common/rpc/error_mapping.js';
-import {validateRequest} from '../../common/rpc/validation.js';
+import {edgeInterceptor} from '../../common/rpc/http_edge.js';
 import {ExportSalesReport} from '../src/app/export_sales_report.js';
 import {GetReportJob} from '../src/app/get_report_job.js';
 import {GetSalesReport} from '../src/app/get_sales_report.js';
@@ -26,15 +24,6 @@ import {StartSalesReportJob} from '../src/app/start_sales_report_job.js';
 import {createReportService} from '../src/rpc/report_service.js';
 import {salesRow, TestClock, totalRow, uuid} from './fixtures.js';
 import {InMemoryReportStore} from './in_memory_report_store.js';
-
-const hostLike: Interceptor = next => async req => {
-  try {
-    if (!req.stream) validateRequest(req.method.input, req.message);
-    return await next(req);
-  } catch (err) {
-    throw toConnectError(err);
-  }
-};
 
 async function codeOf(call: Promise<unknown>): Promise<Code | 'ok'> {
   try {
@@ -70,7 +59,7 @@ describe('ReportService', () => {
     client = createClient(
       ReportService,
       createRouterTransport(router => router.service(ReportService, service), {
-        router: {interceptors: [hostLike]},
+        router: {interceptors: [edgeInterceptor()]},
       }),
     );
     store.figures = {
