@@ -51,7 +51,7 @@ export class InMemoryPaymentStore implements PaymentStore {
   transactions = 0;
 
   async insert(payment: Payment): Promise<boolean> {
-    return this.tx(tx => tx.insert(payment));
+    return this.tx(tx => (tx as InMemoryTx).insert(payment));
   }
 
   async tx<T>(work: (tx: PaymentTx) => Promise<T>): Promise<T> {

@@ -15,6 +15,7 @@ import * as paymentv1 from '../../../gen/agora/payment/v1/payment_pb.js';
 import {PaymentService} from '../../../gen/agora/payment/v1/payment_service_pb.js';
 import {Money} from '../../common/money/money.js';
 import {edgeInterceptor} from '../../common/rpc/http_edge.js';
+import {codeOf} from '../../common/testing/rpc.js';
 import {AuthorizePayment} from '../src/app/authorize_payment.js';
 import {CapturePayment} from '../src/app/capture_payment.js';
 import {ReadPayments} from '../src/app/read_payments.js';
@@ -30,15 +31,6 @@ const State = paymentv1.PaymentState;
 
 function uuid(n: number): string {
   return `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
-}
-
-async function codeOf(call: Promise<unknown>): Promise<Code | 'ok'> {
-  try {
-    await call;
-    return 'ok';
-  } catch (err) {
-    return ConnectError.from(err).code;
-  }
 }
 
 describe('PaymentService', () => {

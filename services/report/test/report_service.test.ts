@@ -16,6 +16,7 @@ import {
 } from '../../../gen/agora/report/v1/report_pb.js';
 import {ReportService} from '../../../gen/agora/report/v1/report_service_pb.js';
 import {edgeInterceptor} from '../../common/rpc/http_edge.js';
+import {codeOf} from '../../common/testing/rpc.js';
 import {ExportSalesReport} from '../src/app/export_sales_report.js';
 import {GetReportJob} from '../src/app/get_report_job.js';
 import {GetSalesReport} from '../src/app/get_sales_report.js';
@@ -24,15 +25,6 @@ import {StartSalesReportJob} from '../src/app/start_sales_report_job.js';
 import {createReportService} from '../src/rpc/report_service.js';
 import {salesRow, TestClock, totalRow, uuid} from './fixtures.js';
 import {InMemoryReportStore} from './in_memory_report_store.js';
-
-async function codeOf(call: Promise<unknown>): Promise<Code | 'ok'> {
-  try {
-    await call;
-    return 'ok';
-  } catch (err) {
-    return ConnectError.from(err).code;
-  }
-}
 
 describe('ReportService', () => {
   let client: Client<typeof ReportService>;

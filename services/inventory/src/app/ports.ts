@@ -64,18 +64,9 @@ export interface InventoryStore {
 
 /** Operations inside one transaction. */
 export interface InventoryTx {
-  /** Inserts a reservation; false when its id already exists (nothing written). */
-  insertReservation(reservation: Reservation): Promise<boolean>;
   /** Loads and row-locks a reservation. */
   lockReservation(id: string): Promise<Reservation | undefined>;
   saveReservationState(reservation: Reservation): Promise<void>;
-  /**
-   * Adds `quantity` to reserved if that many units are available; the level after, or
-   * undefined when not enough are available (or the SKU is not stocked there).
-   */
-  holdUnits(line: ReservationLine): Promise<StockLevel | undefined>;
-  /** Available units of a SKU in a warehouse, or undefined when it is not stocked. */
-  availableOf(sku: string, warehouseId: string): Promise<number | undefined>;
   /** Commit: removes held units from on_hand and reserved. */
   takeUnits(lines: readonly ReservationLine[]): Promise<StockLevel[]>;
   /** Release: gives held units back (reserved decreases). */

@@ -148,22 +148,6 @@ class PgInventoryTx implements InventoryTx {
     private readonly alertEvent: (alert: LowStockAlert) => OutgoingEvent,
   ) {}
 
-  async insertReservation(r: Reservation): Promise<boolean> {
-    const inserted = await this.sql.execute(
-      `insert into reservation (reservation_id, order_id, state, expires_at, fingerprint, created_at, updated_at)
-       values ($1, $2, $3, $4, $5, $6, $6) on conflict (reservation_id) do nothing`,
-      [r.id, r.orderId, r.state, r.expiresAt, r.fingerprint, r.createdAt],
-    );
-    if (inserted === 0) return false;
-    const [skus, warehouses, quantities] = lineArrays(r.lines);
-    await this.sql.execute(
-      `insert into reservation_line (reservation_id, sku, warehouse_id, quantity)
-       select $1, * from unnest($2::text[], $3::text[], $4::int[])`,
-      [r.id, skus, warehouses, quantities],
-    );
-    return true;
-  }
-
   async lockReservation(id: string): Promise<Reservation | undefined> {
     const [row] = await this.sql.query<ReservationRow>(
       `${SELECT_RESERVATION} where r.reservation_id = $1 for update of r`,
@@ -177,27 +161,6 @@ class PgInventoryTx implements InventoryTx {
       'update reservation set state = $2, updated_at = $3 where reservation_id = $1',
       [r.id, r.state, r.updatedAt],
     );
-  }
-
-  async holdUnits(line: ReservationLine): Promise<StockLevel | undefined> {
-    const [row] = await this.sql.query<LevelRow>(
-      `update stock_item set reserved = reserved + $3, version = version + 1, updated_at = now()
-        where sku = $1 and warehouse_id = $2 and on_hand - reserved >= $3
-        returning ${LEVEL_COLUMNS}`,
-      [line.sku, line.warehouseId, line.quantity],
-    );
-    return row && toLevel(row);
-  }
-
-  async availableOf(
-    sku: string,
-    warehouseId: string,
-  ): Promise<number | undefined> {
-    const [row] = await this.sql.query<{available: number}>(
-      'select on_hand - reserved as available from stock_item where sku = $1 and warehouse_id = $2',
-      [sku, warehouseId],
-    );
-    return row?.available;
   }
 
   takeUnits(lines: readonly ReservationLine[]): Promise<StockLevel[]> {

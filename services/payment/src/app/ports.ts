@@ -26,11 +26,6 @@ export type ProviderReceipt =
 
 /** Operations inside one transaction. */
 export interface PaymentTx {
-  /**
-   * Inserts a new payment (AUTHORIZED, CAPTURED by a sale, or DECLINED) and queues its
-   * events; false, writing nothing, when the payment id exists already.
-   */
-  insert(payment: Payment, captureReference?: string): Promise<boolean>;
   /** Loads and row-locks a payment until the transaction ends. */
   lock(paymentId: string): Promise<Payment | undefined>;
   /**

@@ -95,10 +95,6 @@ class PgPaymentTx implements PaymentTx {
     private readonly encode: PaymentEventEncoder,
   ) {}
 
-  insert(payment: Payment, captureReference?: string): Promise<boolean> {
-    return insertPayment(this.sql, this.encode, payment, captureReference);
-  }
-
   async lock(paymentId: string): Promise<Payment | undefined> {
     const [row] = await this.sql.query<PaymentRow>(
       `${SELECT_PAYMENT} where p.payment_id = $1 for update of p`,

@@ -6,31 +6,16 @@ import {
   TOTAL_KEY,
   type SalesRow,
 } from './sales_report.js';
+import {salesRow} from '../../test/fixtures.js';
 
 const period = {startDate: '2026-11-01', endDate: '2026-11-30'};
 const at = new Date('2026-12-01T08:00:00Z');
 
-function row(
-  key: string,
-  currency: string,
-  revenue: string,
-  units = 1n,
-  orders = 1n,
-): SalesRow {
-  return {
-    key,
-    currencyCode: currency,
-    orders,
-    units,
-    revenue: Money.of(revenue, currency),
-  };
-}
-
 describe('sumByCurrency()', () => {
   it('adds amounts exactly: 0.10 + 0.20 is 0.30', () => {
     const sums = sumByCurrency([
-      row('A', 'USD', '0.10'),
-      row('B', 'USD', '0.20'),
+      salesRow('A', 'USD', '0.10'),
+      salesRow('B', 'USD', '0.20'),
     ]);
     expect(sums.get('USD')?.revenue.toString()).toBe('0.30');
     expect(0.1 + 0.2).not.toBe(0.3); // what a float would have given
@@ -38,18 +23,18 @@ describe('sumByCurrency()', () => {
 
   it('keeps amounts as PostgreSQL sums them: "0.3000" reads back as "0.30"', () => {
     const sums = sumByCurrency([
-      row('A', 'USD', '0.1000'),
-      row('B', 'USD', '0.2000'),
+      salesRow('A', 'USD', '0.1000'),
+      salesRow('B', 'USD', '0.2000'),
     ]);
     expect(sums.get('USD')?.revenue.toString()).toBe('0.30');
   });
 
   it('never adds rows of different currencies together', () => {
     const sums = sumByCurrency([
-      row('A', 'USD', '10.00', 2n),
-      row('A', 'EUR', '7.50', 1n),
-      row('B', 'USD', '0.01', 3n),
-      row('B', 'JPY', '1500', 4n),
+      salesRow('A', 'USD', '10.00', 2n),
+      salesRow('A', 'EUR', '7.50', 1n),
+      salesRow('B', 'USD', '0.01', 3n),
+      salesRow('B', 'JPY', '1500', 4n),
     ]);
     expect([...sums.keys()].sort()).toEqual(['EUR', 'JPY', 'USD']);
     expect(sums.get('USD')).toEqual({
@@ -63,18 +48,18 @@ describe('sumByCurrency()', () => {
   it('sums beyond what a double holds exactly', () => {
     const big = '999999999999999999.9999';
     const sums = sumByCurrency([
-      row('A', 'USD', big),
-      row('B', 'USD', '0.0001'),
+      salesRow('A', 'USD', big),
+      salesRow('B', 'USD', '0.0001'),
     ]);
     expect(sums.get('USD')?.revenue.toString()).toBe('1000000000000000000.00');
   });
 
   it('throws rather than add a row whose revenue is in another currency', () => {
     const odd: SalesRow = {
-      ...row('A', 'USD', '1.00'),
+      ...salesRow('A', 'USD', '1.00'),
       revenue: Money.of('1.00', 'EUR'),
     };
-    expect(() => sumByCurrency([row('B', 'USD', '1.00'), odd])).toThrow(
+    expect(() => sumByCurrency([salesRow('B', 'USD', '1.00'), odd])).toThrow(
       CurrencyMismatchError,
     );
   });
@@ -83,11 +68,11 @@ describe('sumByCurrency()', () => {
 describe('compareRows()', () => {
   it('orders by key, then currency, by code unit and not by locale', () => {
     const rows = [
-      row('b', 'USD', '1'),
-      row('B', 'USD', '1'),
-      row('a-1', 'USD', '1'),
-      row('a1', 'USD', '1'),
-      row('B', 'EUR', '1'),
+      salesRow('b', 'USD', '1'),
+      salesRow('B', 'USD', '1'),
+      salesRow('a-1', 'USD', '1'),
+      salesRow('a1', 'USD', '1'),
+      salesRow('B', 'EUR', '1'),
     ].sort(compareRows);
     expect(rows.map(r => `${r.key} ${r.currencyCode}`)).toEqual([
       'B EUR',
@@ -106,13 +91,13 @@ describe('buildSalesReport()', () => {
       'day',
       {
         rows: [
-          row('2026-11-02', 'USD', '0.20', 2n),
-          row('2026-11-01', 'USD', '0.10', 1n),
-          row('2026-11-01', 'EUR', '5.00', 1n),
+          salesRow('2026-11-02', 'USD', '0.20', 2n),
+          salesRow('2026-11-01', 'USD', '0.10', 1n),
+          salesRow('2026-11-01', 'EUR', '5.00', 1n),
         ],
         totals: [
-          row(TOTAL_KEY, 'USD', '0.3000', 3n, 2n),
-          row(TOTAL_KEY, 'EUR', '5.0000', 1n),
+          salesRow(TOTAL_KEY, 'USD', '0.3000', 3n, 2n),
+          salesRow(TOTAL_KEY, 'EUR', '5.0000', 1n),
         ],
       },
       at,
@@ -147,10 +132,10 @@ describe('buildSalesReport()', () => {
         'day',
         {
           rows: [
-            row('2026-11-01', 'USD', '0.10'),
-            row('2026-11-02', 'USD', '0.20'),
+            salesRow('2026-11-01', 'USD', '0.10'),
+            salesRow('2026-11-02', 'USD', '0.20'),
           ],
-          totals: [row(TOTAL_KEY, 'USD', '0.31', 2n)],
+          totals: [salesRow(TOTAL_KEY, 'USD', '0.31', 2n)],
         },
         at,
       ),
@@ -164,10 +149,10 @@ describe('buildSalesReport()', () => {
         'day',
         {
           rows: [
-            row('2026-11-01', 'USD', '1.00'),
-            row('2026-11-01', 'EUR', '1.00'),
+            salesRow('2026-11-01', 'USD', '1.00'),
+            salesRow('2026-11-01', 'EUR', '1.00'),
           ],
-          totals: [row(TOTAL_KEY, 'USD', '1.00')],
+          totals: [salesRow(TOTAL_KEY, 'USD', '1.00')],
         },
         at,
       ),
@@ -180,8 +165,8 @@ describe('buildSalesReport()', () => {
         period,
         'product',
         {
-          rows: [row('A', 'USD', '1.00'), row('A', 'USD', '2.00')],
-          totals: [row(TOTAL_KEY, 'USD', '3.00', 2n)],
+          rows: [salesRow('A', 'USD', '1.00'), salesRow('A', 'USD', '2.00')],
+          totals: [salesRow(TOTAL_KEY, 'USD', '3.00', 2n)],
         },
         at,
       ),
