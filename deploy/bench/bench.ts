@@ -11,12 +11,16 @@
  * services' peak RSS. Limits: pgbench running a minimal one-transaction order, and ghz
  * against a trivial grpc-js server. Results go to .agora/bench/ as JSON too.
  *
- * BENCH_SECONDS (default 10) sets each scenario's length; BENCH_CONCURRENCY (64) the
- * requests in flight; BENCH_PROFILE=1 writes a V8 CPU profile of every service to
- * .agora/bench/profiles and prints where the busiest one spent its time.
+ * BENCH_SECONDS (default 10) sets each scenario's length; BENCH_WARMUP (3) the seconds
+ * of the same load run before each measured scenario, so the figures are of warm
+ * processes (V8 is still compiling the hot paths in the first seconds: perf measured
+ * 15 % of Order's CPU in its JIT compiler 5–10 s into a run, 6 % after 20 s);
+ * BENCH_CONCURRENCY (64) the requests in flight; BENCH_PROFILE=1 records every service
+ * with Linux perf during the first measured scenario of the direct run and prints where
+ * the busiest one spent its CPU (perf_profile.ts).
  */
 import {spawnSync} from 'node:child_process';
-import {mkdirSync, readdirSync, writeFileSync} from 'node:fs';
+import {mkdirSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import pg from 'pg';
 import {StockAdjustmentReason} from '../../gen/agora/inventory/v1/inventory_pb.js';
@@ -37,7 +41,7 @@ import {
 import {percentileMs, runGhz, type GhzReport} from './ghz.js';
 import {pgbenchBaseline, type PgbenchResult} from './pgbench_baseline.js';
 import {startReplicaSystem} from './replica_system.js';
-import {busySeconds, summarize} from './profile_summary.js';
+import {perfAvailable, startPerf, summarizePerf} from './perf_profile.js';
 import {
   cpuSeconds,
   INFRASTRUCTURE,
@@ -46,6 +50,7 @@ import {
 } from './proc_stats.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP ?? 3);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const SPREAD_SKUS = 1000;
 const ADMIN_URL = ADMIN_PG;
@@ -171,7 +176,21 @@ async function measure(
   accounted: Accounted[],
   servicePids: Record<string, number>,
   countPaid: () => Promise<number>,
+  /** Records every service with perf while the scenario is measured. */
+  profile?: Record<string, {pid: number; file: string}>,
 ): Promise<ScenarioResult> {
+  if (WARMUP_SECONDS > 0) {
+    await runGhz({
+      target,
+      call: scenario.call,
+      data: scenario.data,
+      concurrency: CONCURRENCY,
+      duration: `${WARMUP_SECONDS}s`,
+    });
+  }
+  const recorders = Object.values(profile ?? {}).map(p =>
+    startPerf(p.pid, p.file),
+  );
   const peak: Record<string, number> = {};
   const sampler = setInterval(() => {
     for (const [name, pid] of Object.entries(servicePids))
@@ -189,6 +208,7 @@ async function measure(
   });
   const after = cpuSeconds(accounted);
   clearInterval(sampler);
+  await Promise.all(recorders.map(r => r.stop()));
   const cpu: Record<string, number> = {};
   let total = 0;
   for (const k of Object.keys(after)) {
@@ -275,6 +295,8 @@ async function runScenarios(
   rssPids: Record<string, number>,
   countPaid: () => Promise<number>,
   skip: number[] = [],
+  /** Profiles the first scenario measured. */
+  profile?: Record<string, {pid: number; file: string}>,
 ): Promise<ScenarioResult[]> {
   const only = process.env.BENCH_ONLY?.split(',').map(Number);
   const results: ScenarioResult[] = [];
@@ -287,6 +309,7 @@ async function runScenarios(
       accounted,
       rssPids,
       countPaid,
+      results.length === 0 ? profile : undefined,
     );
     results.push({...result, name: `${scenario.name} (${mode})`});
   }
@@ -307,7 +330,7 @@ function paidCounter(db: pg.Pool): () => Promise<number> {
 /** The single-process-per-service system, called directly. */
 async function direct(): Promise<{
   results: ScenarioResult[];
-  pids: Record<string, number>;
+  profile?: Record<string, {pid: number; file: string}>;
 }> {
   const isolated = await freshEnvironment('agora_bench', 'agorabench');
   console.log(
@@ -318,9 +341,8 @@ async function direct(): Promise<{
       ...isolated.env,
       AGORA_TRACING: 'off',
       AGORA_LOG_LEVEL: 'warn',
-      ...(PROFILE
-        ? {NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}`}
-        : {}),
+      // Names for JIT-compiled frames in perf's samples (/tmp/perf-<pid>.map).
+      ...(PROFILE ? {NODE_OPTIONS: '--perf-basic-prof'} : {}),
     },
     anyPorts: true,
     logDir: join(outDir, 'logs'),
@@ -341,14 +363,24 @@ async function direct(): Promise<{
     const targets = Object.fromEntries(
       Object.values(mesh.processes).map(p => [p.name, p.grpcAddress]),
     ) as Record<ServiceName, string>;
+    const profile = PROFILE
+      ? Object.fromEntries(
+          Object.entries(pids).map(([name, pid]) => [
+            name,
+            {pid, file: join(profileDir, `${name}.perf.data`)},
+          ]),
+        )
+      : undefined;
     const results = await runScenarios(
       'direct',
       targets,
       accounted,
       pids,
       paidCounter(db),
+      [],
+      profile,
     );
-    return {results, pids};
+    return {results, profile};
   } finally {
     await db.end();
     await mesh.stop();
@@ -457,7 +489,7 @@ async function main(): Promise<void> {
   if (tools.status !== 0) throw new Error('building ghz failed');
 
   console.log(
-    `bench: ${SECONDS}s per scenario, ${CONCURRENCY} requests in flight, ghz on 1 core`,
+    `bench: ${SECONDS}s per scenario after ${WARMUP_SECONDS}s of warm-up, ${CONCURRENCY} requests in flight, ghz on 1 core`,
   );
   console.log(
     'bench: limit 1/2: pgbench, minimal one-transaction order, 32 clients, synchronous commit…',
@@ -472,7 +504,14 @@ async function main(): Promise<void> {
     `  ${echo.callsPerSecond} calls/s, p99 ${echo.p99Ms} ms, ${echo.cpuMsPerCall} ms CPU per call (server)`,
   );
 
-  const {results: directResults, pids} = await direct();
+  if (PROFILE) {
+    if (!perfAvailable())
+      throw new Error(
+        'BENCH_PROFILE=1 needs Linux perf (Debian: apt-get install linux-perf) and perf_event access',
+      );
+    mkdirSync(profileDir, {recursive: true});
+  }
+  const {results: directResults, profile} = await direct();
   const balancedResults =
     process.env.BENCH_BALANCER === '0' ? [] : await balanced();
 
@@ -481,33 +520,17 @@ async function main(): Promise<void> {
   );
   print([...directResults, ...balancedResults], pgbench, echo);
 
-  if (PROFILE) {
-    // V8 names profiles CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile and writes them
-    // when the services exit. The busiest is the one with the most busy time in the run.
-    const names = Object.fromEntries(
-      Object.entries(pids).map(([n, pid]) => [pid, n]),
-    );
-    const profiles = readdirSync(profileDir)
-      .filter(f => f.endsWith('.cpuprofile'))
-      .map(f => ({f, pid: Number(f.split('.')[3])}))
-      .filter(x => names[x.pid])
-      .map(x => ({
-        ...x,
-        service: names[x.pid],
-        busy: busySeconds(join(profileDir, x.f)),
-      }))
-      .sort((a, b) => b.busy - a.busy);
+  if (profile) {
     console.log(
-      `\nCPU profiles of the direct run (whole run) in ${profileDir}:`,
+      `\nperf profile of the first direct scenario (files in ${profileDir}):\n`,
     );
-    for (const p of profiles)
-      console.log(
-        `  ${p.service.padEnd(10)} ${p.busy.toFixed(1)} s busy  ${p.f}`,
-      );
-    if (profiles[0]) {
-      console.log(`\nbusiest service: ${profiles[0].service}`);
-      console.log(summarize(join(profileDir, profiles[0].f), 15));
-    }
+    console.log(
+      summarizePerf(
+        Object.fromEntries(
+          Object.entries(profile).map(([name, p]) => [name, p.file]),
+        ),
+      ),
+    );
   }
   const body = JSON.stringify(
     {

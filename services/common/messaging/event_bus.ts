@@ -11,6 +11,10 @@
  */
 import * as amqp from 'amqplib';
 import type {Logger} from '../log/logger.js';
+import {BatchingConsumer} from './batching_consumer.js';
+
+/** Messages the broker may push to a consumer before it acknowledges; also the largest batch. */
+const PREFETCH = 64;
 
 /** One message to publish. */
 export interface OutgoingEvent {
@@ -44,6 +48,20 @@ export interface Subscription {
   durable: boolean;
   /** Handles one event; a rejection requeues it after a pause. */
   handle(event: IncomingEvent): Promise<void>;
+  /**
+   * Handles the events delivered together (see batching_consumer.ts). When it rejects,
+   * each event of the batch goes through `handle` on its own.
+   */
+  handleBatch?(events: IncomingEvent[]): Promise<void>;
+}
+
+function incoming(msg: amqp.ConsumeMessage): IncomingEvent {
+  return {
+    topic: msg.fields.routingKey,
+    eventId: String(msg.properties.messageId ?? ''),
+    type: String(msg.properties.type ?? ''),
+    body: new Uint8Array(msg.content),
+  };
 }
 
 export class EventBus {
@@ -141,17 +159,27 @@ export class EventBus {
     );
     for (const topic of sub.topics)
       await channel.bindQueue(queue, this.exchange, topic);
-    await channel.prefetch(64);
-    await channel.consume(queue, msg => {
-      if (!msg) return;
-      const event: IncomingEvent = {
-        topic: msg.fields.routingKey,
-        eventId: String(msg.properties.messageId ?? ''),
-        type: String(msg.properties.type ?? ''),
-        body: new Uint8Array(msg.content),
-      };
+    await channel.prefetch(PREFETCH);
+    const acker = {
+      ack(msg: amqp.ConsumeMessage) {
+        try {
+          channel.ack(msg);
+        } catch {
+          // The channel closed meanwhile; the broker redelivers what was not acknowledged.
+        }
+      },
+      requeue(msg: amqp.ConsumeMessage) {
+        try {
+          channel.nack(msg, false, true);
+        } catch {
+          // As above: a closed channel's unacknowledged messages are redelivered anyway.
+        }
+      },
+    };
+    const handleOne = (msg: amqp.ConsumeMessage) => {
+      const event = incoming(msg);
       sub.handle(event).then(
-        () => channel.ack(msg),
+        () => acker.ack(msg),
         (err: unknown) => {
           this.log.error(
             'event handler failed; requeueing',
@@ -162,9 +190,29 @@ export class EventBus {
             err,
           );
           // Pause before requeueing so a poisoned message does not spin the CPU.
-          setTimeout(() => channel.nack(msg, false, true), 1000).unref();
+          setTimeout(() => acker.requeue(msg), 1000).unref();
         },
       );
+    };
+    const {handleBatch} = sub;
+    const batches =
+      handleBatch &&
+      new BatchingConsumer<amqp.ConsumeMessage>(
+        acker,
+        msgs => handleBatch.call(sub, msgs.map(incoming)),
+        handleOne,
+        PREFETCH,
+        (err, size) =>
+          this.log.warn('event batch failed; handling its events one by one', {
+            queue: sub.queue,
+            size,
+            reason: err instanceof Error ? err.message : String(err),
+          }),
+      );
+    await channel.consume(queue, msg => {
+      if (!msg) return;
+      if (batches) batches.push(msg);
+      else handleOne(msg);
     });
   }
 

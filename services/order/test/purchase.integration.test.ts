@@ -352,3 +352,76 @@ describe('sales report', () => {
     expect(row.orders).toBe(10n);
   });
 });
+
+describe('dynamic prices', () => {
+  async function effectivePrice(sku: string): Promise<string | undefined> {
+    const {prices} = await sys.pricing.getPrices({
+      skus: [sku],
+      currencyCode: 'USD',
+    });
+    return prices[0]?.effectivePrice?.amount;
+  }
+
+  it('rise when paid orders reach a demand rule, and quotes charge the new price', async () => {
+    await sellable('DYN-DEMAND', 50, '10.00');
+    await sys.pricing.createPriceRule({
+      name: 'three sold within an hour',
+      sku: 'DYN-DEMAND',
+      condition: {
+        case: 'demandAtOrAbove',
+        value: {units: 3, window: {seconds: 3600n}},
+      },
+      adjustmentPercent: '10',
+    });
+    expect(await effectivePrice('DYN-DEMAND')).toBe('10.00');
+    // Sold together, so the order.paid events reach Pricing in one delivery.
+    const paid = await Promise.all(
+      [1, 1, 1].map(q => sys.order.createOrder(order('DYN-DEMAND', q))),
+    );
+    expect(paid.map(p => p.order?.state)).toEqual([
+      OrderState.PAID,
+      OrderState.PAID,
+      OrderState.PAID,
+    ]);
+    expect(
+      await eventually(async () => {
+        const amount = await effectivePrice('DYN-DEMAND');
+        return amount === '11.00' ? amount : undefined;
+      }, 20_000),
+    ).toBe('11.00');
+    const {quote} = await sys.pricing.createQuote({
+      currencyCode: 'USD',
+      lines: [{sku: 'DYN-DEMAND', quantity: 2}],
+    });
+    expect(quote?.total).toMatchObject({currencyCode: 'USD', amount: '22.00'});
+    // Pricing counted each order once, however often its event was delivered.
+    expect(
+      await count('select count(*) from pricing.sale where sku = $1', [
+        'DYN-DEMAND',
+      ]),
+    ).toBe(3);
+  }, 40_000);
+
+  it('react to the stock level mirrored from Inventory', async () => {
+    await sellable('DYN-STOCK', 10, '20.00');
+    await sys.pricing.createPriceRule({
+      name: 'last units',
+      sku: 'DYN-STOCK',
+      condition: {case: 'stockAtOrBelow', value: {threshold: 4}},
+      adjustmentPercent: '25',
+    });
+    expect(await effectivePrice('DYN-STOCK')).toBe('20.00');
+    await sys.inventory.adjustStock({
+      requestId: randomUUID(),
+      sku: 'DYN-STOCK',
+      delta: -7,
+      reason: StockAdjustmentReason.DAMAGE,
+    });
+    expect(
+      await eventually(async () => {
+        const amount = await effectivePrice('DYN-STOCK');
+        return amount === '25.00' ? amount : undefined;
+      }, 20_000),
+    ).toBe('25.00');
+  }, 40_000);
+});

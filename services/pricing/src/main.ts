@@ -2,6 +2,7 @@
  * Pricing's composition root.
  */
 import {PricingService} from '../../../gen/agora/pricing/v1/pricing_service_pb.js';
+import type {IncomingEvent} from '../../common/messaging/event_bus.js';
 import {openPersistence} from '../../common/process/persistence.js';
 import {runService} from '../../common/process/run_service.js';
 import {connectRedis} from '../../common/redis/redis.js';
@@ -53,7 +54,7 @@ await runService('pricing', async ctx => {
 
   const clock = {now: () => new Date()};
   const reprice = new Reprice(store, signals, clock);
-  const recordSale = new RecordSale(store, reprice, clock);
+  const recordSale = new RecordSale(store, reprice);
 
   // Stock moved: reprice the SKUs a stock rule can touch (most moves touch none).
   await signals.listen(subscriber, async skus => {
@@ -80,15 +81,14 @@ await runService('pricing', async ctx => {
   }, demandRefreshMs);
   onStop.push(() => clearInterval(demandTimer));
 
+  const salesOf = (events: IncomingEvent[]) =>
+    events.map(e => saleFromOrderEvent(e.body)).filter(s => s.orderId);
   await bus.subscribe({
     queue: 'pricing.demand',
     topics: ['order.paid'],
     durable: true,
-    handle: async event => {
-      const sale = saleFromOrderEvent(event.body);
-      if (sale.orderId)
-        await recordSale.execute(sale.orderId, sale.lines, sale.soldAt);
-    },
+    handle: event => recordSale.executeAll(salesOf([event])),
+    handleBatch: events => recordSale.executeAll(salesOf(events)),
   });
   const priceChanges = new Hub<Uint8Array>();
   await bus.subscribe({

@@ -19,6 +19,7 @@ import {REPORT_MIGRATIONS} from './infra/migrations/0001_initial.js';
 import {PgReportStore} from './infra/pg_report_store.js';
 import {ReportJobWorker} from './infra/report_job_worker.js';
 import {
+  createOrderEventBatchHandler,
   createOrderEventHandler,
   ORDER_EVENT_TOPICS,
   ORDER_EVENTS_QUEUE,
@@ -69,11 +70,13 @@ await runService('report', async ({config, env, log, onStop}) => {
     false,
   );
   onStop.push(() => bus.close());
+  const recordEvent = new RecordOrderEvent(store);
   await bus.subscribe({
     queue: ORDER_EVENTS_QUEUE,
     topics: ORDER_EVENT_TOPICS,
     durable: true,
-    handle: createOrderEventHandler(new RecordOrderEvent(store), log),
+    handle: createOrderEventHandler(recordEvent, log),
+    handleBatch: createOrderEventBatchHandler(recordEvent, log),
   });
 
   const service = createReportService({

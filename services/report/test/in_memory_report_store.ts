@@ -39,17 +39,19 @@ export class InMemoryReportStore implements SalesStore, ReportJobStore {
   private readonly jobs = new Map<string, StoredJob>();
   private readonly reports = new Map<string, SalesReport>();
 
-  async recordSale(order: OrderPaid): Promise<number> {
+  async recordSales(orders: readonly OrderPaid[]): Promise<number> {
     let added = 0;
-    for (const line of order.lines) {
-      const key = `${order.orderId}/${line.lineNo}`;
-      if (this.lines.has(key)) continue;
-      this.lines.set(key, {
-        ...line,
-        orderId: order.orderId,
-        paidAt: order.paidAt,
-      });
-      added++;
+    for (const order of orders) {
+      for (const line of order.lines) {
+        const key = `${order.orderId}/${line.lineNo}`;
+        if (this.lines.has(key)) continue;
+        this.lines.set(key, {
+          ...line,
+          orderId: order.orderId,
+          paidAt: order.paidAt,
+        });
+        added++;
+      }
     }
     return added;
   }

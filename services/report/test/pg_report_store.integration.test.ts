@@ -94,12 +94,12 @@ describe('PgReportStore', () => {
 
   describe('salesFigures()', () => {
     it('sums revenue exactly: 0.10 + 0.20 is 0.30, in the rows and the totals', async () => {
-      await store.recordSale(
+      await store.recordSales([
         paid('o-1', '2026-11-05T10:00:00Z', ['MUG', 1, '0.10']),
-      );
-      await store.recordSale(
+      ]);
+      await store.recordSales([
         paid('o-2', '2026-11-05T11:00:00Z', ['MUG', 1, '0.20']),
-      );
+      ]);
       expect(
         flat(await salesReport('2026-11-01', '2026-11-30', 'day')),
       ).toEqual({
@@ -109,15 +109,15 @@ describe('PgReportStore', () => {
     });
 
     it('never adds amounts of different currencies together', async () => {
-      await store.recordSale(
+      await store.recordSales([
         paid('o-1', '2026-11-05T10:00:00Z', ['MUG', 2, '9.99']),
-      );
-      await store.recordSale(
+      ]);
+      await store.recordSales([
         paid('o-2', '2026-11-05T10:00:00Z', ['MUG', 1, '8.50', 'EUR']),
-      );
-      await store.recordSale(
+      ]);
+      await store.recordSales([
         paid('o-3', '2026-11-06T10:00:00Z', ['MUG', 3, '1500', 'JPY']),
-      );
+      ]);
       expect(
         flat(await salesReport('2026-11-01', '2026-11-30', 'product')),
       ).toEqual({
@@ -131,17 +131,17 @@ describe('PgReportStore', () => {
     });
 
     it('counts an order once per group and once in the total', async () => {
-      await store.recordSale(
+      await store.recordSales([
         paid(
           'o-1',
           '2026-11-05T10:00:00Z',
           ['MUG', 1, '5.00'],
           ['CAP', 2, '7.25'],
         ),
-      );
-      await store.recordSale(
+      ]);
+      await store.recordSales([
         paid('o-2', '2026-11-05T12:00:00Z', ['MUG', 4, '5.00']),
-      );
+      ]);
       expect(
         flat(await salesReport('2026-11-05', '2026-11-05', 'product')),
       ).toEqual({
@@ -154,15 +154,15 @@ describe('PgReportStore', () => {
     });
 
     it('puts a sale on the UTC day it was paid, whatever the local zone, and omits days without sales', async () => {
-      await store.recordSale(
+      await store.recordSales([
         paid('o-1', '2026-11-30T23:59:59.999Z', ['MUG', 1, '1.00']),
-      );
-      await store.recordSale(
+      ]);
+      await store.recordSales([
         paid('o-2', '2026-12-01T00:00:00Z', ['MUG', 1, '2.00']),
-      );
-      await store.recordSale(
+      ]);
+      await store.recordSales([
         paid('o-3', '2026-11-01T00:30:00+02:00', ['MUG', 1, '4.00']),
-      );
+      ]);
       expect(
         flat(await salesReport('2026-10-31', '2026-11-30', 'day')).rows,
       ).toEqual(['2026-10-31 USD 1 1 4.00', '2026-11-30 USD 1 1 1.00']);
@@ -181,7 +181,7 @@ describe('PgReportStore', () => {
     });
   });
 
-  describe('recordSale() and recordRefund()', () => {
+  describe('recordSales() and recordRefund()', () => {
     it('ignores a redelivered paid order: its lines count once', async () => {
       const order = paid(
         'o-1',
@@ -189,18 +189,43 @@ describe('PgReportStore', () => {
         ['MUG', 1, '0.10'],
         ['CAP', 1, '0.20'],
       );
-      expect(await store.recordSale(order)).toBe(2);
-      expect(await store.recordSale(order)).toBe(0);
-      expect(await store.recordSale({...order, eventId: randomUUID()})).toBe(0);
+      expect(await store.recordSales([order])).toBe(2);
+      expect(await store.recordSales([order])).toBe(0);
+      expect(await store.recordSales([{...order, eventId: randomUUID()}])).toBe(
+        0,
+      );
       expect(
         flat(await salesReport('2026-11-05', '2026-11-05', 'day')).totals,
       ).toEqual(['total USD 1 2 0.30']);
     });
 
+    it('stores many orders in one call, skipping the lines it already has', async () => {
+      const first = paid('o-1', '2026-11-05T10:00:00Z', ['MUG', 1, '1.10']);
+      expect(await store.recordSales([first])).toBe(1);
+      expect(
+        await store.recordSales([
+          first,
+          paid(
+            'o-2',
+            '2026-11-05T11:00:00Z',
+            ['MUG', 2, '1.10'],
+            ['CAP', 1, '3.00'],
+          ),
+          paid('o-3', '2026-11-06T09:00:00Z', ['CAP', 1, '3.00', 'EUR']),
+        ]),
+      ).toBe(3);
+      expect(
+        flat(await salesReport('2026-11-05', '2026-11-06', 'product')),
+      ).toEqual({
+        rows: ['CAP EUR 1 1 3.00', 'CAP USD 1 1 3.00', 'MUG USD 2 3 3.30'],
+        totals: ['total EUR 1 1 3.00', 'total USD 2 4 6.30'],
+      });
+    });
+
     it('stores a refund once per event and leaves the gross sales as they were', async () => {
-      await store.recordSale(
+      await store.recordSales([
         paid('o-1', '2026-11-05T10:00:00Z', ['MUG', 1, '10.00']),
-      );
+      ]);
       const refund = {
         kind: 'refunded' as const,
         eventId: randomUUID(),
@@ -271,17 +296,17 @@ describe('PgReportStore', () => {
     });
 
     it('runs a job end to end and exports the stored rows as CSV', async () => {
-      await store.recordSale(
+      await store.recordSales([
         paid(
           'o-1',
           '2026-11-05T10:00:00Z',
           ['MUG,"XL"', 1, '0.10'],
           ['CAP', 1, '0.20', 'EUR'],
         ),
-      );
-      await store.recordSale(
+      ]);
+      await store.recordSales([
         paid('o-2', '2026-11-05T10:00:00Z', ['MUG,"XL"', 2, '0.10']),
-      );
+      ]);
       const start = new StartSalesReportJob(store, clock, randomUUID);
       const job = await start.execute({
         requestId: randomUUID(),

@@ -8,6 +8,13 @@ import type {PriceRule} from '../domain/price_rule.js';
 export type ChangeCause = 'base_price_set' | 'rule';
 
 /** One recorded change of an effective price. */
+/** What a paid order sold: the demand signal. */
+export interface Sale {
+  orderId: string;
+  lines: ReadonlyArray<{sku: string; quantity: number}>;
+  soldAt: Date;
+}
+
 export interface PriceChange {
   readonly sku: string;
   readonly currencyCode: string;
@@ -34,12 +41,11 @@ export interface PricingStore {
     limit: number,
     beforeId?: string,
   ): Promise<Array<PriceChange & {id: string}>>;
-  /** Records units sold for an order once, atomically (redelivered events are ignored). */
-  recordSale(
-    orderId: string,
-    lines: ReadonlyArray<{sku: string; quantity: number}>,
-    soldAt: Date,
-  ): Promise<boolean>;
+  /**
+   * Records the units sold by orders, each order once (redelivered events are ignored),
+   * atomically; returns the ids of the orders that were new.
+   */
+  recordSales(sales: readonly Sale[]): Promise<string[]>;
   /** Units of `sku` sold since `since`. */
   unitsSold(sku: string, since: Date): Promise<number>;
 }

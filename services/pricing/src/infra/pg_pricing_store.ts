@@ -12,6 +12,7 @@ import type {
   PriceChange,
   PricingStore,
   PricingTx,
+  Sale,
 } from '../app/ports.js';
 
 interface PriceRow {
@@ -248,17 +249,23 @@ export class PgPricingStore implements PricingStore {
     return this.cachedRules.rules;
   }
 
-  async recordSale(
-    orderId: string,
-    lines: ReadonlyArray<{sku: string; quantity: number}>,
-    soldAt: Date,
-  ): Promise<boolean> {
-    const n = await this.db.execute(
+  async recordSales(sales: readonly Sale[]): Promise<string[]> {
+    // One statement (one commit) for a whole batch of events: a row per order line.
+    const rows = sales.flatMap(sale => sale.lines.map(line => ({sale, line})));
+    if (rows.length === 0) return [];
+    const inserted = await this.db.query<{order_id: string}>(
       `insert into sale (order_id, sku, units, sold_at)
-       select $1, * , $4 from unnest($2::text[], $3::int[]) on conflict do nothing`,
-      [orderId, lines.map(l => l.sku), lines.map(l => l.quantity), soldAt],
+       select * from unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[])
+       on conflict do nothing
+       returning order_id`,
+      [
+        rows.map(r => r.sale.orderId),
+        rows.map(r => r.line.sku),
+        rows.map(r => r.line.quantity),
+        rows.map(r => r.sale.soldAt),
+      ],
     );
-    return n > 0;
+    return [...new Set(inserted.map(r => r.order_id))];
   }
 
   async history(

@@ -13,10 +13,10 @@ import type {
 /** Report's own copy of paid order lines, fed by order events. */
 export interface SalesStore {
   /**
-   * Stores the lines of a paid order. Lines already stored (a redelivered event) are
-   * left as they are; returns how many lines were new.
+   * Stores the lines of paid orders, atomically. Lines already stored (a redelivered
+   * event) are left as they are; returns how many lines were new.
    */
-  recordSale(order: OrderPaid): Promise<number>;
+  recordSales(orders: readonly OrderPaid[]): Promise<number>;
   /** Stores a cancellation or refund once per event id; false when it was stored before. */
   recordRefund(fact: OrderRefunded): Promise<boolean>;
   /**

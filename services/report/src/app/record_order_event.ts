@@ -21,12 +21,26 @@ export class RecordOrderEvent {
   /** Throws InvalidArgumentError for a fact that must not be stored (bad lines). */
   async execute(fact: OrderFact): Promise<RecordOutcome> {
     if (fact.kind === 'paid') {
-      const added = await this.sales.recordSale(checkPaidOrder(fact));
+      const added = await this.sales.recordSales([checkPaidOrder(fact)]);
       return added > 0 ? 'recorded' : 'duplicate';
     }
     // Refunds and cancellations are kept for a later net-revenue report; the sales
     // reports show gross sales of paid orders and do not subtract them (yet).
     const fresh = await this.sales.recordRefund(checkRefund(fact));
     return fresh ? 'recorded' : 'duplicate';
+  }
+
+  /**
+   * The facts of events delivered together: every paid order in one store call.
+   * Throws as execute() does; the caller then records the facts one at a time.
+   */
+  async executeAll(facts: readonly OrderFact[]): Promise<void> {
+    const paid = facts.flatMap(f =>
+      f.kind === 'paid' ? [checkPaidOrder(f)] : [],
+    );
+    if (paid.length > 0) await this.sales.recordSales(paid);
+    for (const fact of facts)
+      if (fact.kind !== 'paid')
+        await this.sales.recordRefund(checkRefund(fact));
   }
 }

@@ -93,24 +93,27 @@ function toJob(row: JobRow): ReportJob {
 export class PgReportStore implements SalesStore, ReportJobStore {
   constructor(private readonly db: Database) {}
 
-  async recordSale(order: OrderPaid): Promise<number> {
-    const lines = order.lines;
+  async recordSales(orders: readonly OrderPaid[]): Promise<number> {
+    // One statement (one commit) for a whole batch of events: a row per line.
+    const lines = orders.flatMap(order =>
+      order.lines.map(line => ({order, line})),
+    );
+    if (lines.length === 0) return 0;
     return this.db.execute(
       `insert into sale_line
          (order_id, line_no, sku, quantity, unit_price, line_total, currency_code, paid_at)
-       select $1::text, l.*, $8::timestamptz
-         from unnest($2::int[], $3::text[], $4::int[], $5::numeric[], $6::numeric[],
-                     $7::text[]) as l
+       select * from unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::numeric[],
+                            $6::numeric[], $7::text[], $8::timestamptz[])
        on conflict (order_id, line_no) do nothing`,
       [
-        order.orderId,
-        lines.map(l => l.lineNo),
-        lines.map(l => l.sku),
-        lines.map(l => l.quantity),
-        lines.map(l => l.unitPrice.amount.toFixed()),
-        lines.map(l => l.lineTotal.amount.toFixed()),
-        lines.map(l => l.lineTotal.currencyCode),
-        order.paidAt,
+        lines.map(l => l.order.orderId),
+        lines.map(l => l.line.lineNo),
+        lines.map(l => l.line.sku),
+        lines.map(l => l.line.quantity),
+        lines.map(l => l.line.unitPrice.amount.toFixed()),
+        lines.map(l => l.line.lineTotal.amount.toFixed()),
+        lines.map(l => l.line.lineTotal.currencyCode),
+        lines.map(l => l.order.paidAt),
       ],
     );
   }

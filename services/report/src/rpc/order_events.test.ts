@@ -6,7 +6,11 @@ import {createLogger} from '../../../common/log/logger.js';
 import type {IncomingEvent} from '../../../common/messaging/event_bus.js';
 import {RecordOrderEvent} from '../app/record_order_event.js';
 import {InMemoryReportStore} from '../../test/in_memory_report_store.js';
-import {createOrderEventHandler, orderFactFromEvent} from './order_events.js';
+import {
+  createOrderEventBatchHandler,
+  createOrderEventHandler,
+  orderFactFromEvent,
+} from './order_events.js';
 
 const paidAt = new Date('2026-11-26T23:30:00Z');
 
@@ -20,13 +24,14 @@ function orderEvent(
       lineTotal: {currencyCode: 'USD', amount: '0.30'},
     },
   ],
+  orderId = 'o-1',
 ): IncomingEvent {
   const message = create(orderv1.OrderEventSchema, {
-    eventId: 'e-1',
+    eventId: `e-${orderId}`,
     type,
     eventTime: timestampFromDate(paidAt),
     order: {
-      orderId: 'o-1',
+      orderId,
       state: orderv1.OrderState.PAID,
       lines,
       total: {currencyCode: 'USD', amount: '0.30'},
@@ -35,7 +40,7 @@ function orderEvent(
   });
   return {
     topic: 'order.paid',
-    eventId: 'e-1',
+    eventId: `e-${orderId}`,
     type: orderv1.OrderEventSchema.typeName,
     body: toBinary(orderv1.OrderEventSchema, message),
   };
@@ -119,18 +124,96 @@ describe('createOrderEventHandler()', () => {
     expect(JSON.parse(lines[0])).toMatchObject({
       level: 'error',
       msg: 'order event dropped: it cannot be recorded',
-      eventId: 'e-1',
+      eventId: 'e-o-1',
     });
   });
 
   it('rejects when the store fails, so the bus requeues the event', async () => {
     const store = new InMemoryReportStore();
-    store.recordSale = async () => {
+    store.recordSales = async () => {
       throw new Error('connection refused');
     };
     const handle = createOrderEventHandler(new RecordOrderEvent(store), log);
     await expect(
       handle(orderEvent(orderv1.OrderEventType.PAID)),
     ).rejects.toThrow('connection refused');
+  });
+});
+
+describe('createOrderEventBatchHandler()', () => {
+  const log = createLogger('report-test', 'error', () => {});
+  const paidEvent = (orderId: string) =>
+    orderEvent(orderv1.OrderEventType.PAID, undefined, orderId);
+
+  it('records the paid orders of every event in one store call, and the refunds', async () => {
+    const store = new InMemoryReportStore();
+    const calls: number[] = [];
+    const recordSales = store.recordSales.bind(store);
+    store.recordSales = async orders => {
+      calls.push(orders.length);
+      return recordSales(orders);
+    };
+    const handle = createOrderEventBatchHandler(
+      new RecordOrderEvent(store),
+      log,
+    );
+    await handle([
+      paidEvent('o-1'),
+      paidEvent('o-2'),
+      orderEvent(orderv1.OrderEventType.FAILED, undefined, 'o-4'),
+      orderEvent(orderv1.OrderEventType.REFUNDED, undefined, 'o-1'),
+      paidEvent('o-3'),
+    ]);
+    expect(calls).toEqual([3]);
+    expect([...store.lines.keys()].sort()).toEqual(['o-1/1', 'o-2/1', 'o-3/1']);
+    expect([...store.refunds.keys()]).toEqual(['e-o-1']);
+  });
+
+  it('drops an event it cannot decode and records the others', async () => {
+    const store = new InMemoryReportStore();
+    const lines: string[] = [];
+    const handle = createOrderEventBatchHandler(
+      new RecordOrderEvent(store),
+      createLogger('report-test', 'error', line => lines.push(line)),
+    );
+    await handle([
+      paidEvent('o-1'),
+      {...paidEvent('o-2'), body: new Uint8Array([0xff, 0xff, 0xff])},
+    ]);
+    expect([...store.lines.keys()]).toEqual(['o-1/1']);
+    expect(JSON.parse(lines[0])).toMatchObject({
+      msg: 'order event dropped: it cannot be recorded',
+      eventId: 'e-o-2',
+    });
+  });
+
+  it('rejects the whole batch, storing nothing, when one paid order cannot be stored', async () => {
+    // The bus then retries each event alone, and the one-event handler drops the bad one.
+    const store = new InMemoryReportStore();
+    const handle = createOrderEventBatchHandler(
+      new RecordOrderEvent(store),
+      log,
+    );
+    await expect(
+      handle([
+        paidEvent('o-1'),
+        orderEvent(orderv1.OrderEventType.PAID, [], 'o-2'),
+      ]),
+    ).rejects.toThrow(InvalidArgumentError);
+    expect(store.lines.size).toBe(0);
+  });
+
+  it('rejects when the store fails', async () => {
+    const store = new InMemoryReportStore();
+    store.recordSales = async () => {
+      throw new Error('connection refused');
+    };
+    const handle = createOrderEventBatchHandler(
+      new RecordOrderEvent(store),
+      log,
+    );
+    await expect(handle([paidEvent('o-1')])).rejects.toThrow(
+      'connection refused',
+    );
   });
 });

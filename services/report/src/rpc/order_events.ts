@@ -98,6 +98,11 @@ export function orderFactFromEvent(
   }
 }
 
+/** Whether an error means the event itself cannot be recorded (it never will be). */
+function unrecordable(err: unknown): boolean {
+  return err instanceof DomainError && err.kind === 'invalid_argument';
+}
+
 /**
  * The bus handler. A malformed event is logged and acknowledged: redelivering it would
  * fail the same way forever and, with no dead-letter queue on the bus yet, only spin.
@@ -118,11 +123,40 @@ export function createOrderEventHandler(
       const outcome = await record.execute(fact);
       log.debug(`order event ${outcome}`, {...ids, orderId: fact.orderId});
     } catch (err) {
-      if (err instanceof DomainError && err.kind === 'invalid_argument') {
+      if (unrecordable(err)) {
         log.error('order event dropped: it cannot be recorded', ids, err);
         return;
       }
       throw err;
     }
+  };
+}
+
+/**
+ * The handler for events delivered together: the facts of all of them in one store
+ * call. Events that cannot be decoded are dropped as above; any other failure rejects,
+ * and the bus hands the events to the one-event handler one at a time.
+ */
+export function createOrderEventBatchHandler(
+  record: RecordOrderEvent,
+  log: Logger,
+): (events: IncomingEvent[]) => Promise<void> {
+  return async events => {
+    const facts: OrderFact[] = [];
+    for (const event of events) {
+      try {
+        const fact = orderFactFromEvent(event);
+        if (fact) facts.push(fact);
+      } catch (err) {
+        if (!unrecordable(err)) throw err;
+        log.error(
+          'order event dropped: it cannot be recorded',
+          {eventId: event.eventId, topic: event.topic},
+          err,
+        );
+      }
+    }
+    await record.executeAll(facts);
+    log.debug('order events recorded', {events: events.length});
   };
 }
