@@ -200,6 +200,20 @@ describe('PlaceOrder', () => {
     expect(f.payment.charge).not.toHaveBeenCalled();
   });
 
+  it('answers a SKU Inventory does not stock as out of stock, the same on replay', async () => {
+    const f = fakes();
+    (
+      f.inventory.reserve as jest.Mock<InventoryGateway['reserve']>
+    ).mockRejectedValue(new DomainError('not_found', 'SKU B is not stocked'));
+    const first = f.useCase.execute(command());
+    await expect(first).rejects.toBeInstanceOf(StockShortageError);
+    await expect(first).rejects.toThrow('SKU B is not stocked');
+    const replay = f.useCase.execute(command());
+    await expect(replay).rejects.toBeInstanceOf(StockShortageError);
+    await expect(replay).rejects.toThrow('SKU B is not stocked');
+    expect(f.payment.charge).not.toHaveBeenCalled();
+  });
+
   it('writes nothing when pricing does not know a SKU', async () => {
     const f = fakes();
     (

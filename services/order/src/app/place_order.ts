@@ -157,7 +157,12 @@ export class PlaceOrder {
         log.error('order compensation incomplete; recovery will retry', {
           reason,
         });
-      if (reason === 'out_of_stock') throw err;
+      // The same answer as a replay of this request gets (see replay()): a SKU that
+      // Inventory does not stock is out of stock to the buyer, not an unknown resource.
+      if (reason === 'out_of_stock')
+        throw err instanceof StockShortageError
+          ? err
+          : new StockShortageError(message);
       if (reason === 'internal' && !(err instanceof DomainError)) {
         log.error('order saga failed', {}, err);
       }
