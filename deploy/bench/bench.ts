@@ -398,9 +398,10 @@ async function balanced(): Promise<ScenarioResult[]> {
     AGORA_TRACING: 'off',
     AGORA_LOG_LEVEL: 'warn',
     AGORA_REPLICAS: '2',
-    AGORA_FRONTEND_PORT_BASE: '32050',
+    // Every port below 32768, the range Linux hands out to outgoing connections.
+    AGORA_FRONTEND_PORT_BASE: '12050',
     AGORA_REPLICA_PORT_BASE: '22000',
-    AGORA_HAPROXY_STATS_PORT: '32404',
+    AGORA_HAPROXY_STATS_PORT: '12404',
     AGORA_STATE_DIR: join(outDir, 'replicas'),
     // 10 processes share PostgreSQL's default max_connections (100).
     ...Object.fromEntries(

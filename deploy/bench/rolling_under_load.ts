@@ -30,9 +30,11 @@ async function main(): Promise<void> {
     AGORA_TRACING: 'off',
     AGORA_LOG_LEVEL: 'warn',
     AGORA_REPLICAS: '2',
-    AGORA_FRONTEND_PORT_BASE: '33050',
-    AGORA_REPLICA_PORT_BASE: '23000',
-    AGORA_HAPROXY_STATS_PORT: '33404',
+    // Every port below 32768, the range Linux hands out to outgoing connections: a
+    // frontend at 34054 once failed to bind because a PostgreSQL connection held it.
+    AGORA_FRONTEND_PORT_BASE: '14050',
+    AGORA_REPLICA_PORT_BASE: '16000',
+    AGORA_HAPROXY_STATS_PORT: '14404',
     AGORA_STATE_DIR: join(repoRoot(), '.agora', 'bench', 'rolling'),
   };
   console.log('rolling: starting 2 replicas per service behind HAProxy…');
