@@ -35,7 +35,7 @@ export function spawnDetachedService(
       fd,
       `--- ${new Date().toISOString()} starting ${name} (${describePorts(env)})\n`,
     );
-    const child = spawn(nodePath, serviceArgs(name), {
+    const child = spawn(nodePath, serviceArgs(name, env), {
       env,
       detached: true,
       stdio: ['ignore', fd, fd],
