@@ -2,7 +2,6 @@
  * Pricing's composition root.
  */
 import {PricingService} from '../../../gen/agora/pricing/v1/pricing_service_pb.js';
-import type {IncomingEvent} from '../../common/messaging/event_bus.js';
 import {openPersistence} from '../../common/process/persistence.js';
 import {runService} from '../../common/process/run_service.js';
 import {connectRedis} from '../../common/redis/redis.js';
@@ -16,11 +15,8 @@ import {SetBasePrice} from './app/set_base_price.js';
 import {PRICING_MIGRATIONS} from './infra/migrations/0001_initial.js';
 import {PgPricingStore} from './infra/pg_pricing_store.js';
 import {RedisStockSignals} from './infra/redis_stock_signals.js';
-import {
-  PRICE_CHANGED_TOPIC,
-  priceChangedEvent,
-  saleFromOrderEvent,
-} from './rpc/mapper.js';
+import {PRICE_CHANGED_TOPIC, priceChangedEvent} from './rpc/mapper.js';
+import {salesFromOrderEvents} from './rpc/order_events.js';
 import {createPricingService} from './rpc/pricing_service.js';
 
 await runService('pricing', async ctx => {
@@ -81,14 +77,13 @@ await runService('pricing', async ctx => {
   }, demandRefreshMs);
   onStop.push(() => clearInterval(demandTimer));
 
-  const salesOf = (events: IncomingEvent[]) =>
-    events.map(e => saleFromOrderEvent(e.body)).filter(s => s.orderId);
   await bus.subscribe({
     queue: 'pricing.demand',
     topics: ['order.paid'],
     durable: true,
-    handle: event => recordSale.executeAll(salesOf([event])),
-    handleBatch: events => recordSale.executeAll(salesOf(events)),
+    handle: event => recordSale.executeAll(salesFromOrderEvents([event], log)),
+    handleBatch: events =>
+      recordSale.executeAll(salesFromOrderEvents(events, log)),
   });
   const priceChanges = new Hub<Uint8Array>();
   await bus.subscribe({

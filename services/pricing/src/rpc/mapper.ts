@@ -8,7 +8,7 @@ import * as pricingv1 from '../../../../gen/agora/pricing/v1/pricing_pb.js';
 import type {OutgoingEvent} from '../../../common/messaging/event_bus.js';
 import {moneyToProto} from '../../../common/money/money_proto.js';
 import {InvalidArgumentError} from '../../../common/errors/domain_error.js';
-import type {PriceChange} from '../app/ports.js';
+import type {PriceChange, Sale} from '../app/ports.js';
 import type {Price} from '../domain/price.js';
 import type {PriceRule, RuleCondition} from '../domain/price_rule.js';
 import type {Quote} from '../domain/quote.js';
@@ -121,11 +121,7 @@ export function priceChangedEvent(c: PriceChange): OutgoingEvent {
 }
 
 /** The sale an `order.paid` event reports (the demand signal). */
-export function saleFromOrderEvent(body: Uint8Array): {
-  orderId: string;
-  lines: Array<{sku: string; quantity: number}>;
-  soldAt: Date;
-} {
+export function saleFromOrderEvent(body: Uint8Array): Sale {
   const event = fromBinary(orderv1.OrderEventSchema, body);
   const order = event.order;
   return {
