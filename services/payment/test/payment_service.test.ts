@@ -13,7 +13,6 @@ import {
 } from '@connectrpc/connect';
 import * as paymentv1 from '../../../gen/agora/payment/v1/payment_pb.js';
 import {PaymentService} from '../../../gen/agora/payment/v1/payment_service_pb.js';
-import {Money} from '../../common/money/money.js';
 import {edgeInterceptor} from '../../common/rpc/http_edge.js';
 import {codeOf} from '../../common/testing/rpc.js';
 import {AuthorizePayment} from '../src/app/authorize_payment.js';
@@ -21,11 +20,11 @@ import {CapturePayment} from '../src/app/capture_payment.js';
 import {ReadPayments} from '../src/app/read_payments.js';
 import {RefundPayment} from '../src/app/refund_payment.js';
 import {VoidPayment} from '../src/app/void_payment.js';
-import {Payment} from '../src/domain/payment.js';
 import {SandboxPaymentProvider} from '../src/infra/sandbox_payment_provider.js';
 import {paymentEvent} from '../src/rpc/mapper.js';
 import {createPaymentService} from '../src/rpc/payment_service.js';
 import {InMemoryPaymentStore} from './in_memory_payment_store.js';
+import {authorizedPayment} from './payment_fixtures.js';
 
 const State = paymentv1.PaymentState;
 
@@ -220,14 +219,11 @@ describe('PaymentService', () => {
 
 describe('paymentEvent()', () => {
   it('encodes the whole payment as agora.payment.v1.Payment under its topic', () => {
-    const p = Payment.authorized({
+    const p = authorizedPayment({
       id: uuid(1),
-      orderId: 'order-1',
-      amount: Money.parse('10.00', 'USD'),
+      now: new Date('2025-01-01T10:00:00Z'),
       provider: 'sandbox',
       providerReference: 'sandbox_x',
-      requestFingerprint: 'print',
-      now: new Date('2025-01-01T10:00:00Z'),
     });
     p.capture(undefined, new Date('2025-01-01T10:01:00Z'));
 

@@ -5,6 +5,7 @@ import {
 } from '../../../common/errors/domain_error.js';
 import {Money} from '../../../common/money/money.js';
 import {InMemoryPaymentStore} from '../../test/in_memory_payment_store.js';
+import {authorizedPayment} from '../../test/payment_fixtures.js';
 import {
   mockPaymentProvider,
   type MockPaymentProvider,
@@ -18,18 +19,6 @@ const NOW = new Date('2025-01-01T10:00:00Z');
 const PAYMENT_ID = '6c1f0a52-9d0e-4a7c-bf3e-1d2c3b4a5e01';
 const usd = (amount: string) => Money.parse(amount, 'USD');
 
-function authorizedPayment(): Payment {
-  return Payment.authorized({
-    id: PAYMENT_ID,
-    orderId: 'order-1',
-    amount: usd('10.00'),
-    provider: 'mock',
-    providerReference: 'auth_0',
-    requestFingerprint: 'print',
-    now: NOW,
-  });
-}
-
 describe('CapturePayment', () => {
   let store: InMemoryPaymentStore;
   let provider: MockPaymentProvider;
@@ -37,7 +26,7 @@ describe('CapturePayment', () => {
 
   beforeEach(() => {
     store = new InMemoryPaymentStore();
-    store.seed(authorizedPayment());
+    store.seed(authorizedPayment({id: PAYMENT_ID, now: NOW}));
     provider = mockPaymentProvider();
     capture = new CapturePayment(store, provider, {now: () => NOW});
   });
@@ -150,7 +139,7 @@ describe('VoidPayment', () => {
 
   describe('execute()', () => {
     it('voids once and does nothing when repeated', async () => {
-      store.seed(authorizedPayment());
+      store.seed(authorizedPayment({id: PAYMENT_ID, now: NOW}));
 
       const first = await voidPayment.execute(PAYMENT_ID);
       const again = await voidPayment.execute(PAYMENT_ID);
@@ -188,7 +177,7 @@ describe('VoidPayment', () => {
     });
 
     it('rejects voiding when the payment was captured', async () => {
-      store.seed(authorizedPayment());
+      store.seed(authorizedPayment({id: PAYMENT_ID, now: NOW}));
       await new CapturePayment(store, provider, {now: () => NOW}).execute({
         paymentId: PAYMENT_ID,
       });

@@ -5,6 +5,7 @@ import {
 } from '../../../common/errors/domain_error.js';
 import {Money} from '../../../common/money/money.js';
 import {InMemoryPaymentStore} from '../../test/in_memory_payment_store.js';
+import {authorizedPayment} from '../../test/payment_fixtures.js';
 import {
   mockPaymentProvider,
   type MockPaymentProvider,
@@ -21,14 +22,10 @@ const usd = (amount: string) => Money.parse(amount, 'USD');
 
 /** A payment of 10.00 USD with 6.00 captured. */
 function capturedPayment(id = PAYMENT_ID): Payment {
-  const p = Payment.authorized({
+  const p = authorizedPayment({
     id,
-    orderId: 'order-1',
-    amount: usd('10.00'),
-    provider: 'mock',
-    providerReference: `auth_${id.slice(-2)}`,
-    requestFingerprint: 'print',
     now: NOW,
+    providerReference: `auth_${id.slice(-2)}`,
   });
   p.capture(usd('6.00'), NOW);
   return p;
