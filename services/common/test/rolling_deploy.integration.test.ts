@@ -72,42 +72,65 @@ const env: NodeJS.ProcessEnv = {
 
 const frontend = (k: number) => `127.0.0.1:${FRONTEND_PORT_BASE + k}`;
 
-let launcher: ChildProcess | undefined;
-let launcherOutput = '';
-let db: pg.Pool;
+/** Stops the launcher as Ctrl-C does: services drain, then haproxy stops. */
+async function stopLauncher(launcher: ChildProcess): Promise<void> {
+  if (launcher.exitCode !== null || launcher.signalCode !== null) return;
+  const exited = new Promise(resolve => launcher.once('exit', resolve));
+  launcher.kill('SIGINT');
+  await exited;
+}
 
-beforeAll(async () => {
+/** `npm run start:replicas`'s command, once it reports every replica SERVING. */
+async function startReplicas(): Promise<ChildProcess> {
   await freshEnvironment(DATABASE, NAMESPACE);
-  db = new pg.Pool({connectionString: databaseUrl, max: 2});
-  launcher = spawn(
+  const launcher = spawn(
     process.execPath,
     [join(repoRoot(), 'dist', 'deploy', 'local', 'replicas.js')],
     {env, stdio: ['ignore', 'pipe', 'pipe']},
   );
-  await new Promise<void>((resolve, reject) => {
-    const onOutput = (chunk: Buffer) => {
-      launcherOutput += chunk.toString();
-      if (/replicas are SERVING behind HAProxy/.test(launcherOutput)) resolve();
-    };
-    launcher?.stdout?.on('data', onOutput);
-    launcher?.stderr?.on('data', onOutput);
-    launcher?.once('exit', code =>
-      reject(
-        new Error(
-          `the replica launcher exited (${code}) while starting:\n${launcherOutput}`,
-        ),
-      ),
-    );
-  });
-}, 120_000);
+  let output = '';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(`the replicas were not SERVING within 120 s:\n${output}`),
+          ),
+        120_000,
+      );
+      const onOutput = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (/replicas are SERVING behind HAProxy/.test(output)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      launcher.stdout?.on('data', onOutput);
+      launcher.stderr?.on('data', onOutput);
+      launcher.once('exit', code => {
+        clearTimeout(timer);
+        reject(
+          new Error(
+            `the replica launcher exited (${code}) while starting:\n${output}`,
+          ),
+        );
+      });
+    });
+  } catch (err) {
+    await stopLauncher(launcher);
+    throw err;
+  }
+  return launcher;
+}
+
+// Set up at load time: a setup that fails then fails the suite once, with its own
+// message, instead of once per test followed by TypeErrors from the teardown.
+const launcher = await startReplicas();
+const db = new pg.Pool({connectionString: databaseUrl, max: 2});
 
 afterAll(async () => {
-  if (launcher && launcher.exitCode === null) {
-    const exited = new Promise(resolve => launcher?.once('exit', resolve));
-    launcher.kill('SIGINT'); // what Ctrl-C does: services drain, then haproxy stops
-    await exited;
-  }
-  await db?.end();
+  await stopLauncher(launcher);
+  await db.end();
 }, 60_000);
 
 /** Runs `npm run deploy:rolling`'s command; resolves with its exit code and output. */

@@ -29,10 +29,18 @@ export async function freshEnvironment(
   namespace: string,
 ): Promise<Isolated> {
   const admin = new pg.Client({connectionString: ADMIN_PG});
-  await admin.connect();
-  await admin.query(`drop database if exists "${database}" with (force)`);
-  await admin.query(`create database "${database}"`);
-  await admin.end();
+  try {
+    await admin.connect();
+    await admin.query(`drop database if exists "${database}" with (force)`);
+    await admin.query(`create database "${database}"`);
+  } catch (err) {
+    throw new Error(
+      `cannot create the test database ${database} through ${ADMIN_PG} (AGORA_TEST_PG): ${err instanceof Error ? err.message : String(err)}`,
+      {cause: err},
+    );
+  } finally {
+    await admin.end().catch(() => undefined);
+  }
   const url = new URL(ADMIN_PG);
   url.pathname = `/${database}`;
 

@@ -42,8 +42,9 @@ export async function startTestSystem(
   );
   const {namespace} = isolated;
   const databaseUrl = new URL(isolated.databaseUrl);
-  const redis = new Redis(REDIS_URL);
 
+  // startMesh stops what it started when it fails, and nothing else is open yet, so a
+  // failed setup leaves no process or connection behind to hold jest up.
   const mesh = await startMesh({
     env: {
       ...isolated.env,
@@ -57,6 +58,7 @@ export async function startTestSystem(
     logDir: join(repoRoot(), '.agora', 'test-logs', name),
   });
   const p = mesh.processes;
+  const redis = new Redis(REDIS_URL);
   const system: TestSystem = {
     mesh,
     namespace,

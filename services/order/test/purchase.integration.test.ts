@@ -22,15 +22,11 @@ import {
   type TestSystem,
 } from '../../common/testing/test_system.js';
 
-let sys: TestSystem;
+// Set up at load time: a setup that fails then fails the suite once, with its own
+// message, instead of once per test followed by TypeErrors from the teardown.
+const sys: TestSystem = await startTestSystem('purchase');
 
-beforeAll(async () => {
-  sys = await startTestSystem('purchase');
-}, 120_000);
-
-afterAll(async () => {
-  await sys?.stop();
-}, 60_000);
+afterAll(() => sys.stop(), 60_000);
 
 /** Makes a SKU sellable by RPC alone: stock through Inventory, a price through Pricing. */
 async function sellable(

@@ -32,28 +32,26 @@ const URL =
 const SCHEMA = `payment_test_${process.pid}_${Date.now()}`;
 const usd = (amount: string) => Money.parse(amount, 'USD');
 
+// Opened at load time: a database that cannot be reached then fails the suite once,
+// with its own message, instead of once per test.
+const db: Database = await openDatabase({
+  url: URL,
+  schema: SCHEMA,
+  migrations: PAYMENT_MIGRATIONS,
+  poolSize: 8,
+  log: createLogger('payment-test', 'error'),
+});
+
 describe('PgPaymentStore', () => {
-  let db: Database;
-  let store: PgPaymentStore;
+  const store = new PgPaymentStore(db, paymentEvent);
   let provider: MockPaymentProvider;
   let n = 0;
   const clock = {now: () => new Date()};
   const id = () =>
     `11111111-2222-4333-8444-${String(process.pid % 1000).padStart(3, '0')}${String(++n).padStart(9, '0')}`;
 
-  beforeAll(async () => {
-    db = await openDatabase({
-      url: URL,
-      schema: SCHEMA,
-      migrations: PAYMENT_MIGRATIONS,
-      poolSize: 8,
-      log: createLogger('payment-test', 'error'),
-    });
-    store = new PgPaymentStore(db, paymentEvent);
-  });
-
   afterAll(async () => {
-    await db?.close();
+    await db.close();
     const admin = new pg.Client({connectionString: URL});
     await admin.connect();
     await admin.query(`drop schema if exists "${SCHEMA}" cascade`);

@@ -59,26 +59,23 @@ function flat(report: SalesReport): {rows: string[]; totals: string[]} {
   return {rows: report.rows.map(text), totals: report.totals.map(text)};
 }
 
-describe('PgReportStore', () => {
-  let db: Database;
-  let store: PgReportStore;
-  const clock = {now: () => new Date()};
-  let report: GetSalesReport;
+// Opened at load time: a database that cannot be reached then fails the suite once,
+// with its own message, instead of once per test.
+const db: Database = await openDatabase({
+  url: URL,
+  schema: SCHEMA,
+  migrations: REPORT_MIGRATIONS,
+  poolSize: 8,
+  log: createLogger('report-test', 'error'),
+});
 
-  beforeAll(async () => {
-    db = await openDatabase({
-      url: URL,
-      schema: SCHEMA,
-      migrations: REPORT_MIGRATIONS,
-      poolSize: 8,
-      log: createLogger('report-test', 'error'),
-    });
-    store = new PgReportStore(db);
-    report = new GetSalesReport(store, clock);
-  });
+describe('PgReportStore', () => {
+  const store = new PgReportStore(db);
+  const clock = {now: () => new Date()};
+  const report = new GetSalesReport(store, clock);
 
   afterAll(async () => {
-    await db?.close();
+    await db.close();
     const admin = new pg.Client({connectionString: URL});
     await admin.connect();
     await admin.query(`drop schema if exists "${SCHEMA}" cascade`);
