@@ -13,7 +13,8 @@
 # Env:   AGORA_TOOLS_DIR  cache dir (default ~/.cache/agora/tools);
 #        the Go module/build caches stay Go's defaults (~/go/pkg/mod, ~/.cache/go-build).
 #
-# First builds on 2 cores: ghz ~1.5 min, jaeger ~7.5 min (hundreds of modules).
+# First builds on 2 cores: ghz ~1.5 min, jaeger ~8 min (hundreds of modules),
+# one build at a time (a second caller waits for the first), with progress lines.
 
 # Fail on any error, unset variable or failed pipe stage: a half-built tool
 # must never be stamped as built.
@@ -42,15 +43,57 @@ STAMP_DIR=$TOOLS_DIR/stamps
 
 usage() {
   echo "usage: $0 [ghz|jaeger|all]   (default: all)" >&2
+  echo "       $0 --check ghz|jaeger   exit 0: built; 3: needs a build this machine can do;" >&2
+  echo "                               1: needs a build and Go is missing or too old (says what to install)" >&2
+}
+
+# --check NAME: what npm start asks before it decides to build in the background.
+check() {
+  local stamp
+  case "$1" in
+    ghz) stamp=$(ghz_stamp) ;;
+    jaeger) stamp=$(jaeger_stamp) ;;
+    *) usage; exit 2 ;;
+  esac
+  up_to_date "$1" "$stamp" && exit 0
+  require_go "$1"
+  exit 3
 }
 
 # Only a build needs Go: when the binaries are already cached, a machine
-# without Go can still use them, so this is checked lazily.
+# without Go can still use them, so this is checked lazily. Jaeger's go.mod asks
+# for Go 1.24.6; Go 1.21+ fetches a newer toolchain from the module proxy by
+# itself (GOTOOLCHAIN=auto), older ones cannot, so below 1.21 we stop and say so.
 require_go() {
+  local want="Go 1.24 or newer (https://go.dev/dl; Debian 12's golang-go is 1.19, too old)"
   if ! command -v go >/dev/null 2>&1; then
-    echo "Go is needed to build ghz and Jaeger: apt-get install golang or see https://go.dev/dl" >&2
+    echo "tools: Go is not installed, and it is needed to build $1 from the Go module proxy: install $want" >&2
     exit 1
   fi
+  local v minor
+  v=$(go env GOVERSION 2>/dev/null || true)
+  minor=$(sed -nE 's/^go1\.([0-9]+).*/\1/p' <<<"$v")
+  if [[ -z $minor ]] || ((minor < 21)); then
+    echo "tools: ${v:-this Go} is too old to build $1: install $want" >&2
+    exit 1
+  fi
+}
+
+# with_progress WHAT TOTAL COUNTER LOG CMD...: runs CMD with its output in LOG,
+# printing "WHAT: N of about TOTAL (Ts)" every 20 s, N being what the COUNTER
+# function prints. The first Jaeger build runs for minutes with no output of
+# its own; npm start shows these lines while it serves.
+with_progress() {
+  local what=$1 total=$2 counter=$3 log=$4 start=$SECONDS pid
+  shift 4
+  "$@" >"$log" 2>&1 &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null && sleep 1; done
+    kill -0 "$pid" 2>/dev/null || break
+    echo "  $what: $($counter) of about $total ($((SECONDS - start))s)"
+  done
+  wait "$pid"
 }
 
 # up_to_date NAME STAMP: the binary exists and was built from exactly this pin.
@@ -64,13 +107,24 @@ mark_built() {
   printf '%s\n' "$2" >"$STAMP_DIR/$1"
 }
 
+ghz_stamp() { echo "$GHZ_MODULE@$GHZ_VERSION"; }
+
+# The stamp includes a hash of our go.mod/go.sum, so editing the pinned
+# dependency set (not just the version variable) also forces a rebuild.
+jaeger_stamp() {
+  local modsum
+  modsum=$(cat "$SCRIPT_DIR/jaeger/go.mod" "$SCRIPT_DIR/jaeger/go.sum" | sha256sum | cut -c1-16)
+  echo "$JAEGER_MODULE@$JAEGER_MODULE_VERSION ($JAEGER_VERSION) mod:$modsum"
+}
+
 build_ghz() {
-  local stamp="$GHZ_MODULE@$GHZ_VERSION"
+  local stamp
+  stamp=$(ghz_stamp)
   if up_to_date ghz "$stamp"; then
     echo "ghz $GHZ_VERSION already built at $BIN_DIR/ghz"
     return
   fi
-  require_go
+  require_go ghz
   echo "Building ghz $GHZ_VERSION (go install $GHZ_MODULE/cmd/ghz@$GHZ_VERSION) ..."
   local start=$SECONDS
   # ghz's go.mod has no replace directives, so a plain pinned `go install`
@@ -94,12 +148,8 @@ build_ghz() {
 }
 
 build_jaeger() {
-  local moddir="$SCRIPT_DIR/jaeger"
-  # The stamp includes a hash of our go.mod/go.sum, so editing the pinned
-  # dependency set (not just the version variable) also forces a rebuild.
-  local modsum
-  modsum=$(cat "$moddir/go.mod" "$moddir/go.sum" | sha256sum | cut -c1-16)
-  local stamp="$JAEGER_MODULE@$JAEGER_MODULE_VERSION ($JAEGER_VERSION) mod:$modsum"
+  local moddir="$SCRIPT_DIR/jaeger" stamp
+  stamp=$(jaeger_stamp)
   if up_to_date jaeger "$stamp"; then
     echo "jaeger $JAEGER_VERSION already built at $BIN_DIR/jaeger"
     return
@@ -110,21 +160,38 @@ build_jaeger() {
     echo "$moddir/go.mod does not require $JAEGER_MODULE $JAEGER_MODULE_VERSION; update one to match the other" >&2
     exit 1
   fi
-  require_go
-  echo "Building jaeger $JAEGER_VERSION ($JAEGER_MODULE $JAEGER_MODULE_VERSION) from $moddir; the first build takes several minutes ..."
+  require_go Jaeger
+  local modules
+  modules=$(grep -vc '/go.mod ' "$moddir/go.sum")
+  echo "Building jaeger $JAEGER_VERSION ($JAEGER_MODULE $JAEGER_MODULE_VERSION) from $moddir"
+  echo "  the first build on a machine takes about 8 minutes on 2 cores (~$modules modules to download, then ~1,800 packages to compile); later runs skip it"
   local start=$SECONDS
+  local log="$TOOLS_DIR/jaeger-build.log"
+  cached_modules() { count_cached_modules "$moddir/go.sum"; }
+  compiled_packages() { grep -vc '^go: ' "$log" || true; }
+  if ! (cd "$moddir" && with_progress "jaeger: modules downloaded" "$modules" cached_modules \
+      "$log" go mod download); then
+    tail -n 20 "$log" >&2
+    echo "jaeger build failed while downloading modules (whole log: $log)" >&2
+    exit 1
+  fi
+  local packages
+  packages=$(cd "$moddir" && go list -mod=readonly -deps "$JAEGER_MODULE/cmd/jaeger" | wc -l)
   # `go install .../cmd/jaeger@version` is refused: jaeger's go.mod has a
   # replace directive (jaeger issue #7310). So we build the package from our
   # own small module, which requires jaeger and copies that replace.
   # -mod=readonly: use go.mod/go.sum exactly as committed, never rewrite them.
+  # -v names each package as it is compiled: the progress count.
   # The -X flags set what `jaeger version` reports, as jaeger's Makefile does.
   local pkg=github.com/jaegertracing/jaeger/internal/version
   local tmp="$BIN_DIR/.jaeger.tmp.$$"
-  if ! (cd "$moddir" && go build -mod=readonly -trimpath -o "$tmp" \
+  if ! (cd "$moddir" && with_progress "jaeger: packages compiled" "$packages" compiled_packages \
+      "$log" go build -v -mod=readonly -trimpath -o "$tmp" \
       -ldflags "-X $pkg.latestVersion=$JAEGER_VERSION -X $pkg.commitSHA=$JAEGER_COMMIT -X $pkg.date=$JAEGER_DATE" \
       "$JAEGER_MODULE/cmd/jaeger"); then
     rm -f "$tmp"
-    echo "jaeger build failed (if Go says it needs a newer go, export GOTOOLCHAIN=auto)" >&2
+    tail -n 20 "$log" >&2
+    echo "jaeger build failed (whole log: $log)" >&2
     exit 1
   fi
   mv -f "$tmp" "$BIN_DIR/jaeger"
@@ -132,8 +199,33 @@ build_jaeger() {
   echo "jaeger $JAEGER_VERSION built in $((SECONDS - start))s"
 }
 
+# count_cached_modules GO_SUM: how many of the module zips GO_SUM names are in
+# Go's module cache already (paths escaped as the cache does: A -> !a).
+count_cached_modules() {
+  local cache mod ver n=0
+  cache="$(go env GOMODCACHE)/cache/download"
+  while read -r mod ver; do
+    [[ -f "$cache/$mod/@v/$ver.zip" ]] && n=$((n + 1))
+  done < <(grep -v '/go.mod ' "$1" | awk '{print $1, $2}' | sed -E 's/([A-Z])/!\L\1/g')
+  echo "$n"
+}
+
+# One build at a time per tools cache: npm start and npm test started together
+# would otherwise both write the same binaries. The second waits, then finds
+# the tools built and skips.
+lock_tools() {
+  exec 9>"$TOOLS_DIR/.build.lock"
+  if ! flock -n 9; then
+    echo "tools: another build is under way (npm start or npm test elsewhere?); waiting for it to finish"
+    flock 9
+  fi
+}
+
 main() {
   local what=${1:-all}
+  if [[ $what == --check && $# -eq 2 ]]; then
+    check "$2"
+  fi
   if (($# > 1)); then
     usage
     exit 2
@@ -151,6 +243,7 @@ main() {
   esac
 
   mkdir -p "$BIN_DIR" "$STAMP_DIR"
+  lock_tools
 
   local built=()
   if [[ $what == ghz || $what == all ]]; then
