@@ -10,33 +10,22 @@ import {
   SERVICE_PORTS,
   type ServiceName,
 } from '../../services/common/config/service_config.js';
-import {
-  ensureJaeger,
-  JAEGER_OTLP_HTTP,
-  JAEGER_QUERY,
-  type RunningJaeger,
-} from '../../services/common/process/jaeger.js';
+import {JAEGER_OTLP_HTTP} from '../../services/common/process/jaeger.js';
 import {startMesh} from '../../services/common/process/mesh.js';
 import {repoRoot} from '../../services/common/process/service_process.js';
 import {DEMO_SKUS, seedDemoCatalogue} from './demo_catalogue.js';
+import {LocalTracing} from './local_tracing.js';
 
 const logDir = join(repoRoot(), '.agora', 'logs');
 
 async function main(): Promise<void> {
-  // Traces go to Jaeger when it is built (npm run tools); otherwise tracing stays off.
-  let jaeger: RunningJaeger | undefined;
-  try {
-    jaeger = await ensureJaeger();
-  } catch (err) {
-    console.log(
-      `agora: tracing off: ${err instanceof Error ? err.message : String(err)}`,
-    );
-  }
+  const tracing = await LocalTracing.prepare();
+  if (!tracing.jaeger) console.log(`agora: tracing ${tracing.state}`);
   console.log('agora: starting order, payment, inventory, pricing and report…');
   const mesh = await startMesh({
     env: {
       AGORA_LOG_LEVEL: process.env.AGORA_LOG_LEVEL ?? 'info',
-      AGORA_TRACING: jaeger ? (process.env.AGORA_TRACING ?? 'on') : 'off',
+      AGORA_TRACING: tracing.on ? 'on' : 'off',
       OTEL_EXPORTER_OTLP_ENDPOINT:
         process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? JAEGER_OTLP_HTTP,
     },
@@ -51,7 +40,7 @@ async function main(): Promise<void> {
       `\nagora: ${signal}: stopping every service (draining in-flight calls)…`,
     );
     await mesh.stop();
-    if (jaeger?.started) await jaeger.stop();
+    await tracing.stop();
     console.log('agora: stopped');
     process.exit(0);
   };
@@ -94,7 +83,7 @@ async function main(): Promise<void> {
   demo SKUs: ${DEMO_SKUS.map(s => s.sku).join(', ')} (USD and EUR prices)
   logs:      ${logDir}/<service>.log
   metrics:   http://<HTTP address>/metrics (Prometheus text format)
-  traces:    ${jaeger ? `Jaeger UI ${JAEGER_QUERY} (this build's UI is a placeholder page; the HTTP API works: ${JAEGER_QUERY}/api/services)` : 'off (npm run tools builds Jaeger)'}
+  traces:    ${tracing.summary}
 
 Place an order (buf curl comes with the project; reflection, no schema needed):
 
@@ -107,7 +96,12 @@ Or over Connect JSON with plain curl:
   curl -s -H 'content-type: application/json' -d '{"sku":"${sku}"}' \\
     http://127.0.0.1:${SERVICE_PORTS.inventory + HTTP_PORT_OFFSET}/agora.inventory.v1.InventoryService/GetStock
 
+Then print its trace (every span across Order, Pricing, Inventory and Payment):
+
+  npm run trace -- <order_id from the answer>
+
 Ctrl-C stops everything.`);
+  tracing.buildInBackground();
 }
 
 main().catch(err => {

@@ -1,16 +1,48 @@
 /**
  * Jaeger (v2, all-in-one, in-memory) for local runs and the tracing test. It is built
  * from the Go module proxy by deploy/tools/build-tools.sh into the tools cache; this
- * only starts it, or reuses one that already answers.
+ * starts it (or reuses one that already answers) and reads traces from its HTTP API.
  */
-import {spawn, type ChildProcess} from 'node:child_process';
+import {spawn, spawnSync, type ChildProcess} from 'node:child_process';
 import {existsSync} from 'node:fs';
 import {homedir} from 'node:os';
 import {join} from 'node:path';
+import {ORDER_ID_ATTRIBUTE} from '../telemetry/trace_context.js';
+import {repoRoot} from './service_process.js';
 
-export const JAEGER_QUERY = 'http://127.0.0.1:16686';
+/** Jaeger's query API (AGORA_JAEGER_URL points elsewhere, e.g. a shared Jaeger). */
+export const JAEGER_QUERY = (
+  process.env.AGORA_JAEGER_URL ?? 'http://127.0.0.1:16686'
+).replace(/\/$/, '');
 export const JAEGER_OTLP_HTTP = 'http://127.0.0.1:4318';
 const JAEGER_HEALTH = 'http://127.0.0.1:13133/status';
+
+/** The tools script that builds Jaeger (and ghz), serialized by a lock of its own. */
+export const BUILD_TOOLS = join(
+  repoRoot(),
+  'deploy',
+  'tools',
+  'build-tools.sh',
+);
+
+export type JaegerBuildState =
+  | {kind: 'built'}
+  | {kind: 'needs-build'}
+  /** Not built, and it cannot be: `reason` names what to install. */
+  | {kind: 'cannot-build'; reason: string};
+
+/** Whether Jaeger is built at its pinned version, and if not, whether Go can build it. */
+export function jaegerBuildState(): JaegerBuildState {
+  const check = spawnSync('bash', [BUILD_TOOLS, '--check', 'jaeger'], {
+    encoding: 'utf8',
+  });
+  if (check.status === 0) return {kind: 'built'};
+  if (check.status === 3) return {kind: 'needs-build'};
+  return {
+    kind: 'cannot-build',
+    reason: (check.stderr || check.error?.message || 'unknown').trim(),
+  };
+}
 
 /** Where build-tools.sh puts the binary. */
 export function jaegerBinary(): string {
@@ -19,7 +51,8 @@ export function jaegerBinary(): string {
   return join(tools, 'bin', 'jaeger');
 }
 
-async function healthy(): Promise<boolean> {
+/** Whether a Jaeger answers on its health port. */
+export async function jaegerHealthy(): Promise<boolean> {
   try {
     const res = await fetch(JAEGER_HEALTH, {signal: AbortSignal.timeout(1000)});
     return res.ok;
@@ -39,17 +72,19 @@ export interface RunningJaeger {
  * binary is missing.
  */
 export async function ensureJaeger(): Promise<RunningJaeger> {
-  if (await healthy()) return {started: false, stop: async () => {}};
+  if (await jaegerHealthy()) return {started: false, stop: async () => {}};
   const binary = jaegerBinary();
   if (!existsSync(binary)) {
-    throw new Error(`Jaeger is not built (${binary}); run: npm run tools`);
+    throw new Error(
+      `Jaeger is not built (${binary}): npm test builds it before the tests run; alone, run: npm run tools`,
+    );
   }
   const child: ChildProcess = spawn(binary, [], {
     stdio: 'ignore',
     env: {...process.env, JAEGER_LISTEN_HOST: '127.0.0.1'},
   });
   const deadline = Date.now() + 30_000;
-  while (!(await healthy())) {
+  while (!(await jaegerHealthy())) {
     if (child.exitCode !== null)
       throw new Error(`Jaeger exited with code ${child.exitCode}`);
     if (Date.now() > deadline) {
@@ -69,22 +104,56 @@ export async function ensureJaeger(): Promise<RunningJaeger> {
   };
 }
 
+/** A span as Jaeger's HTTP API returns it (times in microseconds). */
+export interface JaegerSpan {
+  traceID: string;
+  spanID: string;
+  operationName: string;
+  processID: string;
+  references: Array<{refType: string; traceID: string; spanID: string}>;
+  startTime: number;
+  duration: number;
+  tags: Array<{key: string; type: string; value: unknown}>;
+}
+
+export interface JaegerTrace {
+  traceID: string;
+  spans: JaegerSpan[];
+  processes: Record<string, {serviceName: string}>;
+}
+
 /** One trace from Jaeger's HTTP API, or undefined while it is not stored yet. */
-export async function jaegerTrace(traceId: string): Promise<
-  | {
-      spans: Array<{
-        operationName: string;
-        processID: string;
-        references: unknown[];
-      }>;
-      processes: Record<string, {serviceName: string}>;
-    }
-  | undefined
-> {
+export async function jaegerTrace(
+  traceId: string,
+): Promise<JaegerTrace | undefined> {
   const res = await fetch(`${JAEGER_QUERY}/api/traces/${traceId}`);
   if (!res.ok) return undefined;
-  const body = (await res.json()) as {
-    data?: Array<{spans: never[]; processes: never}>;
-  };
+  const body = (await res.json()) as {data?: JaegerTrace[]};
   return body.data?.[0];
+}
+
+/**
+ * The traces of Order calls about `orderId` (placing it, reading it, cancelling or
+ * refunding it) from the last `lookbackHours`, oldest first.
+ */
+export async function jaegerTracesOfOrder(
+  orderId: string,
+  lookbackHours = 48,
+): Promise<JaegerTrace[]> {
+  const query = new URLSearchParams({
+    service: 'agora-order',
+    tag: `${ORDER_ID_ATTRIBUTE}:${orderId}`,
+    start: String((Date.now() - lookbackHours * 3_600_000) * 1000),
+    limit: '100',
+  });
+  const res = await fetch(`${JAEGER_QUERY}/api/traces?${query}`);
+  if (!res.ok) {
+    throw new Error(
+      `Jaeger answered ${res.status} to a trace search: ${await res.text()}`,
+    );
+  }
+  const body = (await res.json()) as {data?: JaegerTrace[] | null};
+  const startOf = (t: JaegerTrace) =>
+    Math.min(...t.spans.map(s => s.startTime));
+  return (body.data ?? []).sort((a, b) => startOf(a) - startOf(b));
 }

@@ -14,6 +14,17 @@ export function traceFields(): LogFields | undefined {
   return traceFlags & 1 ? {traceId} : undefined;
 }
 
+/**
+ * The span attribute naming the order a call is about: `npm run trace -- ORDER_ID` finds
+ * an order's traces by it (Jaeger's tag search).
+ */
+export const ORDER_ID_ATTRIBUTE = 'agora.order_id';
+
+/** Adds attributes to the span of the call being served (no-op without tracing). */
+export function annotateCall(attributes: Record<string, string>): void {
+  trace.getActiveSpan()?.setAttributes(attributes);
+}
+
 /** Exports the spans still buffered (no-op without the SDK). */
 export async function flushTraces(): Promise<void> {
   const provider = trace.getTracerProvider() as {

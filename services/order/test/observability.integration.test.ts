@@ -3,6 +3,7 @@
  * Payment in a real Jaeger (with PostgreSQL and Redis spans), the trace id in the order's
  * log line, and Prometheus metrics scraped from the services afterwards.
  */
+import {spawnSync} from 'node:child_process';
 import {randomUUID} from 'node:crypto';
 import {readFileSync} from 'node:fs';
 import {join} from 'node:path';
@@ -21,20 +22,20 @@ import {
   type TestSystem,
 } from '../../common/testing/test_system.js';
 
-let jaeger: RunningJaeger;
-let sys: TestSystem;
-
-beforeAll(async () => {
-  jaeger = await ensureJaeger();
-  sys = await startTestSystem('observability', {
-    AGORA_TRACING: 'on',
-    OTEL_EXPORTER_OTLP_ENDPOINT: JAEGER_OTLP_HTTP,
-  });
-}, 180_000);
+// Set up at load time: a setup that fails (Jaeger missing, say) then fails the suite
+// once, with its own message, instead of once per test plus follow-on TypeErrors.
+const jaeger: RunningJaeger = await ensureJaeger();
+const sys: TestSystem = await startTestSystem('observability', {
+  AGORA_TRACING: 'on',
+  OTEL_EXPORTER_OTLP_ENDPOINT: JAEGER_OTLP_HTTP,
+}).catch(async (err: unknown) => {
+  await jaeger.stop();
+  throw err;
+});
 
 afterAll(async () => {
-  await sys?.stop();
-  await jaeger?.stop();
+  await sys.stop();
+  await jaeger.stop();
 }, 60_000);
 
 async function placeOrder(): Promise<string> {
@@ -132,6 +133,38 @@ describe('an order', () => {
     expect(ops.some(o => /^agora-inventory (evalsha|eval)/.test(o))).toBe(true);
     // Exactly one root: the CreateOrder server span.
     expect(trace!.spans.filter(s => s.references.length === 0)).toHaveLength(1);
+  }, 60_000);
+
+  it('is printed as a tree of spans by `npm run trace -- ORDER_ID`', async () => {
+    const run = spawnSync(
+      process.execPath,
+      [join(repoRoot(), 'dist', 'deploy', 'local', 'trace.js'), orderId],
+      {encoding: 'utf8', timeout: 30_000},
+    );
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const lines = run.stdout.split('\n');
+    expect(lines[0]).toMatch(
+      /^trace [0-9a-f]{32}: \d+ spans in 4 services \(agora-inventory, agora-order, agora-payment, agora-pricing\), [\d.]+ ms$/,
+    );
+    // The root first, at offset 0, then its children drawn under it.
+    expect(lines[2]).toMatch(
+      /^ +0\.0 ms +[\d.]+ ms {2}agora-order +grpc\.agora\.order\.v1\.OrderService\/CreateOrder$/,
+    );
+    for (const [service, method] of [
+      ['agora-pricing', 'PricingService/CreateQuote'],
+      ['agora-inventory', 'InventoryService/ReserveStock'],
+      ['agora-payment', 'PaymentService/AuthorizePayment'],
+    ]) {
+      expect(
+        lines.some(l =>
+          new RegExp(
+            `ms  ${service} +[│ ]*[├└]─ grpc\\.agora\\..*${method}$`,
+          ).test(l),
+        ),
+      ).toBe(true);
+    }
+    expect(run.stdout).not.toContain('ERROR');
   }, 60_000);
 
   it('shows up in the metrics', async () => {

@@ -7,6 +7,10 @@ import * as orderv1 from '../../../../gen/agora/order/v1/order_pb.js';
 import type {OrderService} from '../../../../gen/agora/order/v1/order_service_pb.js';
 import {moneyFromProto} from '../../../common/money/money_proto.js';
 import {Hub, streamOf} from '../../../common/rpc/streams.js';
+import {
+  annotateCall,
+  ORDER_ID_ATTRIBUTE,
+} from '../../../common/telemetry/trace_context.js';
 import type {AfterSale} from '../app/after_sale.js';
 import type {PlaceOrder} from '../app/place_order.js';
 import type {ReadOrders} from '../app/read_orders.js';
@@ -32,10 +36,12 @@ export function createOrderService(
         lines: req.lines.map(l => ({sku: l.sku, quantity: l.quantity})),
         paymentToken: req.paymentToken,
       });
+      annotateCall({[ORDER_ID_ATTRIBUTE]: order.id});
       return {order: orderToProto(order)};
     },
 
     async getOrder(req) {
+      annotateCall({[ORDER_ID_ATTRIBUTE]: req.orderId});
       return {order: orderToProto(await uc.read.get(req.orderId))};
     },
 
@@ -49,12 +55,14 @@ export function createOrderService(
     },
 
     async cancelOrder(req) {
+      annotateCall({[ORDER_ID_ATTRIBUTE]: req.orderId});
       return {
         order: orderToProto(await uc.afterSale.cancel(req.orderId, req.reason)),
       };
     },
 
     async refundOrder(req) {
+      annotateCall({[ORDER_ID_ATTRIBUTE]: req.orderId});
       const amount = req.amount
         ? moneyFromProto(req.amount, 'amount')
         : undefined;
