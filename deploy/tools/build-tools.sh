@@ -164,7 +164,7 @@ build_jaeger() {
   local modules
   modules=$(grep -vc '/go.mod ' "$moddir/go.sum")
   echo "Building jaeger $JAEGER_VERSION ($JAEGER_MODULE $JAEGER_MODULE_VERSION) from $moddir"
-  echo "  the first build on a machine takes about 8 minutes on 2 cores (~$modules modules to download, then ~1,800 packages to compile); later runs skip it"
+  echo "  the first build on a machine takes about 8 minutes on 2 cores (~$modules modules to download, then ~2,300 packages to compile); later runs skip it"
   local start=$SECONDS
   local log="$TOOLS_DIR/jaeger-build.log"
   cached_modules() { count_cached_modules "$moddir/go.sum"; }
