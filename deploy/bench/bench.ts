@@ -30,6 +30,7 @@ import type {ServiceName} from '../../services/common/config/service_config.js';
 import {derivedId} from '../../services/common/idempotency/derived_id.js';
 import {startMesh} from '../../services/common/process/mesh.js';
 import {
+  localDevIssuer,
   repoRoot,
   startServiceProcessAt,
 } from '../../services/common/process/service_process.js';
@@ -65,6 +66,8 @@ interface Scenario {
   data: string;
   /** Count paid orders created during the run. */
   orders?: boolean;
+  /** Sent with every call: the bearer token, when auth is on. */
+  metadata?: Record<string, string>;
 }
 
 const order = (sku: string) =>
@@ -126,9 +129,11 @@ interface ScenarioResult {
 async function seed(
   inventoryAddress: string,
   pricingAddress: string,
+  admin: string,
 ): Promise<void> {
-  const inventory = createGrpcClient(InventoryService, inventoryAddress);
-  const pricing = createGrpcClient(PricingService, pricingAddress);
+  const opts = {authorization: () => admin};
+  const inventory = createGrpcClient(InventoryService, inventoryAddress, opts);
+  const pricing = createGrpcClient(PricingService, pricingAddress, opts);
   const skus = [
     'BENCH-HOT',
     ...Array.from({length: SPREAD_SKUS}, (_, i) => `BENCH-S-${i}`),
@@ -186,6 +191,7 @@ async function measure(
       data: scenario.data,
       concurrency: CONCURRENCY,
       duration: `${WARMUP_SECONDS}s`,
+      metadata: scenario.metadata,
     });
   }
   const recorders = Object.values(profile ?? {}).map(p =>
@@ -205,6 +211,7 @@ async function measure(
     data: scenario.data,
     concurrency: CONCURRENCY,
     duration: `${SECONDS}s`,
+    metadata: scenario.metadata,
   });
   const after = cpuSeconds(accounted);
   clearInterval(sampler);
@@ -297,6 +304,7 @@ async function runScenarios(
   skip: number[] = [],
   /** Profiles the first scenario measured. */
   profile?: Record<string, {pid: number; file: string}>,
+  metadata?: Record<string, string>,
 ): Promise<ScenarioResult[]> {
   const only = process.env.BENCH_ONLY?.split(',').map(Number);
   const results: ScenarioResult[] = [];
@@ -305,7 +313,7 @@ async function runScenarios(
     console.log(`bench: ${mode}: ${scenario.name}…`);
     const result = await measure(
       targets[scenario.service],
-      scenario,
+      {...scenario, metadata},
       accounted,
       rssPids,
       countPaid,
@@ -327,45 +335,80 @@ function paidCounter(db: pg.Pool): () => Promise<number> {
     );
 }
 
-/** The single-process-per-service system, called directly. */
-async function direct(): Promise<{
-  results: ScenarioResult[];
-  profile?: Record<string, {pid: number; file: string}>;
-}> {
-  const isolated = await freshEnvironment('agora_bench', 'agorabench');
+interface DirectSystem {
+  targets: Record<ServiceName, string>;
+  pids: Record<string, number>;
+  accounted: Accounted[];
+  countPaid: () => Promise<number>;
+  /** ghz's metadata: an admin's bearer token when auth is on. */
+  metadata: Record<string, string> | undefined;
+  stop(): Promise<void>;
+}
+
+/**
+ * One process per service, called directly, seeded. Auth is on as in production: ghz
+ * sends an admin's token (admins may order for any customer; the bench's 64 workers are
+ * 64 customers). `auth: false` is the A/B baseline (AGORA_AUTH=off).
+ */
+async function startDirect(
+  database: string,
+  auth: boolean,
+): Promise<DirectSystem> {
+  const isolated = await freshEnvironment(database, database.replace(/_/g, ''));
+  const issuer = await localDevIssuer();
   console.log(
-    'bench: starting the system (one process per service, tracing off)…',
+    `bench: starting the system (one process per service, tracing off, auth ${auth ? 'on' : 'off'})…`,
   );
   const mesh = await startMesh({
     env: {
       ...isolated.env,
+      ...issuer.env,
+      AGORA_AUTH: auth ? 'on' : 'off',
       AGORA_TRACING: 'off',
       AGORA_LOG_LEVEL: 'warn',
       // Names for JIT-compiled frames in perf's samples (/tmp/perf-<pid>.map).
       ...(PROFILE ? {NODE_OPTIONS: '--perf-basic-prof'} : {}),
     },
     anyPorts: true,
-    logDir: join(outDir, 'logs'),
+    logDir: join(outDir, 'logs', database),
   });
   const db = new pg.Pool({connectionString: isolated.databaseUrl, max: 2});
   const pids = Object.fromEntries(
     Object.values(mesh.processes).map(p => [p.name, p.child.pid!]),
   );
-  try {
-    const addr = (name: ServiceName) => mesh.processes[name].grpcAddress;
-    console.log(`bench: seeding ${SPREAD_SKUS + 1} SKUs by RPC…`);
-    await seed(addr('inventory'), addr('pricing'));
+  const admin = await issuer.bearer({subject: 'bench', roles: ['admin']});
+  const addr = (name: ServiceName) => mesh.processes[name].grpcAddress;
+  console.log(`bench: seeding ${SPREAD_SKUS + 1} SKUs by RPC…`);
+  await seed(addr('inventory'), addr('pricing'), admin);
+  return {
+    targets: Object.fromEntries(
+      Object.values(mesh.processes).map(p => [p.name, p.grpcAddress]),
+    ) as Record<ServiceName, string>,
+    pids,
     // Each service on its own line: the figure to optimize is the busiest one.
-    const accounted: Accounted[] = [
+    accounted: [
       ...Object.entries(pids).map(([name, pid]) => ({name, pids: [pid]})),
       ...INFRASTRUCTURE,
-    ];
-    const targets = Object.fromEntries(
-      Object.values(mesh.processes).map(p => [p.name, p.grpcAddress]),
-    ) as Record<ServiceName, string>;
+    ],
+    countPaid: paidCounter(db),
+    metadata: auth ? {authorization: admin} : undefined,
+    stop: async () => {
+      await db.end();
+      await mesh.stop();
+    },
+  };
+}
+
+/** The single-process-per-service system, called directly. */
+async function direct(): Promise<{
+  results: ScenarioResult[];
+  profile?: Record<string, {pid: number; file: string}>;
+}> {
+  const system = await startDirect('agora_bench', true);
+  try {
     const profile = PROFILE
       ? Object.fromEntries(
-          Object.entries(pids).map(([name, pid]) => [
+          Object.entries(system.pids).map(([name, pid]) => [
             name,
             {pid, file: join(profileDir, `${name}.perf.data`)},
           ]),
@@ -373,18 +416,52 @@ async function direct(): Promise<{
       : undefined;
     const results = await runScenarios(
       'direct',
-      targets,
-      accounted,
-      pids,
-      paidCounter(db),
+      system.targets,
+      system.accounted,
+      system.pids,
+      system.countPaid,
       [],
       profile,
+      system.metadata,
     );
     return {results, profile};
   } finally {
-    await db.end();
-    await mesh.stop();
+    await system.stop();
   }
+}
+
+/**
+ * What authentication costs: CPU per paid order on spread SKUs with auth on and off,
+ * two systems side by side, measured in alternation (on, off, on, off, …) so drift in
+ * the machine's speed falls on both equally.
+ */
+async function authAB(): Promise<{on: number[]; off: number[]}> {
+  const rounds = Number(process.env.BENCH_AUTH_ROUNDS ?? 2);
+  const on = await startDirect('agora_bench_auth_on', true);
+  const off = await startDirect('agora_bench_auth_off', false);
+  const cpu = {on: [] as number[], off: [] as number[]};
+  try {
+    for (let r = 1; r <= rounds; r++) {
+      for (const [label, system] of [
+        ['on', on],
+        ['off', off],
+      ] as const) {
+        console.log(`bench: auth A/B round ${r}/${rounds}: auth ${label}…`);
+        const result = await measure(
+          system.targets.order,
+          {...SCENARIOS[0], metadata: system.metadata},
+          system.accounted,
+          system.pids,
+          system.countPaid,
+        );
+        cpu[label].push(result.cpuMsPerPaidOrder ?? NaN);
+      }
+    }
+  } finally {
+    await on.stop();
+    await off.stop();
+  }
+  return cpu;
 }
 
 /** Two replicas of every service behind HAProxy, called through the balancer. */
@@ -412,8 +489,11 @@ async function balanced(): Promise<ScenarioResult[]> {
     ),
   });
   const db = new pg.Pool({connectionString: isolated.databaseUrl, max: 2});
+  const admin = await (
+    await localDevIssuer()
+  ).bearer({subject: 'bench', roles: ['admin']});
   try {
-    await seed(system.frontends.inventory, system.frontends.pricing);
+    await seed(system.frontends.inventory, system.frontends.pricing, admin);
     const {services, haproxy} = system.pids();
     const rssPids: Record<string, number> = {};
     for (const [name, list] of Object.entries(services)) {
@@ -432,6 +512,8 @@ async function balanced(): Promise<ScenarioResult[]> {
       rssPids,
       paidCounter(db),
       [3],
+      undefined,
+      {authorization: admin},
     );
   } finally {
     await db.end();
@@ -515,11 +597,21 @@ async function main(): Promise<void> {
   const {results: directResults, profile} = await direct();
   const balancedResults =
     process.env.BENCH_BALANCER === '0' ? [] : await balanced();
+  const auth = process.env.BENCH_AUTH_AB === '0' ? undefined : await authAB();
 
   console.log(
     '\nresults (limits measured above, in this run, on this machine)\n',
   );
   print([...directResults, ...balancedResults], pgbench, echo);
+  if (auth) {
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    console.log(
+      '\nauth A/B (CreateOrder, spread SKUs, direct; alternating rounds)\n' +
+        `  CPU per paid order, auth on:  ${auth.on.join(', ')} ms (mean ${mean(auth.on).toFixed(3)})\n` +
+        `  CPU per paid order, auth off: ${auth.off.join(', ')} ms (mean ${mean(auth.off).toFixed(3)})\n` +
+        `  auth on costs ${((mean(auth.on) / mean(auth.off) - 1) * 100).toFixed(1)} % CPU per paid order (target: at most 5 %)`,
+    );
+  }
 
   if (profile) {
     console.log(
@@ -539,6 +631,7 @@ async function main(): Promise<void> {
       seconds: SECONDS,
       concurrency: CONCURRENCY,
       limits: {pgbench, echo},
+      authAB: auth,
       results: [...directResults, ...balancedResults],
     },
     null,

@@ -16,7 +16,10 @@ import {InventoryService} from '../../gen/agora/inventory/v1/inventory_service_p
 import {PricingService} from '../../gen/agora/pricing/v1/pricing_service_pb.js';
 import {derivedId} from '../../services/common/idempotency/derived_id.js';
 import {startMesh, type Mesh} from '../../services/common/process/mesh.js';
-import {repoRoot} from '../../services/common/process/service_process.js';
+import {
+  localDevIssuer,
+  repoRoot,
+} from '../../services/common/process/service_process.js';
 import {createGrpcClient} from '../../services/common/rpc/grpc_client.js';
 import {freshEnvironment} from '../../services/common/testing/isolation.js';
 import {runGhz, type GhzReport} from './ghz.js';
@@ -27,14 +30,17 @@ const UNITS = 100;
 
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
-async function stockFor(mesh: Mesh, sku: string): Promise<void> {
+async function stockFor(mesh: Mesh, sku: string, admin: string): Promise<void> {
+  const opts = {authorization: () => admin};
   const inventory = createGrpcClient(
     InventoryService,
     mesh.processes.inventory.grpcAddress,
+    opts,
   );
   const pricing = createGrpcClient(
     PricingService,
     mesh.processes.pricing.grpcAddress,
+    opts,
   );
   await inventory.adjustStock({
     requestId: derivedId('flash', sku),
@@ -50,8 +56,15 @@ async function stockFor(mesh: Mesh, sku: string): Promise<void> {
   pricing.close();
 }
 
-function rush(mesh: Mesh, sku: string, rps?: number): Promise<GhzReport> {
+/** The buyers, as one admin token placing an order for each (admins are not rate-limited). */
+function rush(
+  mesh: Mesh,
+  sku: string,
+  admin: string,
+  rps?: number,
+): Promise<GhzReport> {
   return runGhz({
+    metadata: {authorization: admin},
     target: mesh.processes.order.grpcAddress,
     call: 'agora.order.v1.OrderService/CreateOrder',
     data:
@@ -182,9 +195,12 @@ async function main(): Promise<void> {
   redis.on('error', () => undefined);
   await redis.connect();
   console.log('flash sale: starting the system (tracing off)…');
+  const issuer = await localDevIssuer();
+  const admin = await issuer.bearer({subject: 'flash-sale', roles: ['admin']});
   const mesh = await startMesh({
     env: {
       ...isolated.env,
+      ...issuer.env,
       AGORA_TRACING: 'off',
       AGORA_LOG_LEVEL: 'warn',
     },
@@ -194,18 +210,18 @@ async function main(): Promise<void> {
   const db = new pg.Pool({connectionString: databaseUrl, max: 2});
   let ok = true;
   try {
-    await stockFor(mesh, 'FLASH-A');
+    await stockFor(mesh, 'FLASH-A', admin);
     console.log(`flash sale 1: ${BUYERS} concurrent buyers, ${UNITS} units…`);
-    const first = await rush(mesh, 'FLASH-A');
+    const first = await rush(mesh, 'FLASH-A', admin);
     ok =
       print('flash sale 1', await verify(db, redis, 'FLASH-A', first), first) &&
       ok;
 
-    await stockFor(mesh, 'FLASH-B');
+    await stockFor(mesh, 'FLASH-B', admin);
     console.log(
       `\nflash sale 2: ${BUYERS} buyers at 400/s; Redis stopped after 2 s, started again 2 s later…`,
     );
-    const running = rush(mesh, 'FLASH-B', 400);
+    const running = rush(mesh, 'FLASH-B', admin, 400);
     await sleep(2000);
     stopRedis();
     console.log('  redis stopped');

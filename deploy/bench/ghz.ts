@@ -39,6 +39,8 @@ export interface GhzOptions {
   cpus?: number;
   /** Per-call deadline (ghz's default is 20s). */
   timeout?: string;
+  /** Sent with every call (an `authorization` bearer token). */
+  metadata?: Record<string, string>;
 }
 
 export interface GhzReport {
@@ -76,6 +78,7 @@ export async function runGhz(o: GhzOptions): Promise<GhzReport> {
   if (o.total) args.push('-n', String(o.total));
   if (o.rps) args.push('--rps', String(o.rps));
   if (o.timeout) args.push('--timeout', o.timeout);
+  if (o.metadata) args.push('--metadata', JSON.stringify(o.metadata));
   args.push(o.target);
   const {stdout} = await run(ghzBinary(), args, {maxBuffer: 64 * 1024 * 1024});
   return JSON.parse(stdout) as GhzReport;

@@ -9,7 +9,10 @@ import pg from 'pg';
 import {StockAdjustmentReason} from '../../gen/agora/inventory/v1/inventory_pb.js';
 import {InventoryService} from '../../gen/agora/inventory/v1/inventory_service_pb.js';
 import {PricingService} from '../../gen/agora/pricing/v1/pricing_service_pb.js';
-import {repoRoot} from '../../services/common/process/service_process.js';
+import {
+  localDevIssuer,
+  repoRoot,
+} from '../../services/common/process/service_process.js';
 import {createGrpcClient} from '../../services/common/rpc/grpc_client.js';
 import {freshEnvironment} from '../../services/common/testing/isolation.js';
 import {runGhz} from './ghz.js';
@@ -41,12 +44,21 @@ async function main(): Promise<void> {
   const system = await startReplicaSystem(env);
   const db = new pg.Pool({connectionString: isolated.databaseUrl, max: 2});
   let ok = true;
+  const admin = await (
+    await localDevIssuer()
+  ).bearer({subject: 'rolling', roles: ['admin']});
   try {
+    const opts = {authorization: () => admin};
     const inventory = createGrpcClient(
       InventoryService,
       system.frontends.inventory,
+      opts,
     );
-    const pricing = createGrpcClient(PricingService, system.frontends.pricing);
+    const pricing = createGrpcClient(
+      PricingService,
+      system.frontends.pricing,
+      opts,
+    );
     await inventory.adjustStock({
       requestId: crypto.randomUUID(),
       sku: SKU,
@@ -71,6 +83,7 @@ async function main(): Promise<void> {
         `"lines":[{"sku":"${SKU}","quantity":1}],"payment_token":"tok_visa"}`,
       concurrency: 16,
       duration: `${SECONDS}s`,
+      metadata: {authorization: admin},
     });
     await new Promise(r => setTimeout(r, 3000));
     const started = Date.now();

@@ -9,6 +9,7 @@ import type {AddressInfo} from 'node:net';
 import {connectNodeAdapter} from '@connectrpc/connect-node';
 import * as grpc from '@grpc/grpc-js';
 import {InventoryService} from '../../gen/agora/inventory/v1/inventory_service_pb.js';
+import {CallPipeline} from '../../services/common/rpc/call_pipeline.js';
 import {addConnectService} from '../../services/common/rpc/grpc_adapter.js';
 import {createGrpcClient} from '../../services/common/rpc/grpc_client.js';
 
@@ -48,6 +49,7 @@ async function grpcJs(): Promise<string> {
     impl,
     quiet,
     new AbortController().signal,
+    new CallPipeline(),
   );
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(

@@ -48,9 +48,12 @@ export const DEMO_SKUS = [
 export async function seedDemoCatalogue(
   pricingAddress: string,
   inventoryAddress: string,
+  /** An admin's `authorization` header value. */
+  admin: string,
 ): Promise<boolean> {
-  const pricing = createGrpcClient(PricingService, pricingAddress);
-  const inventory = createGrpcClient(InventoryService, inventoryAddress);
+  const opts = {authorization: () => admin};
+  const pricing = createGrpcClient(PricingService, pricingAddress, opts);
+  const inventory = createGrpcClient(InventoryService, inventoryAddress, opts);
   try {
     try {
       await pricing.getPrices({

@@ -34,6 +34,7 @@ import {
   waitReplicaServing,
 } from '../../services/common/process/replica_process.js';
 import {
+  localDevIssuer,
   repoRoot,
   waitServing,
 } from '../../services/common/process/service_process.js';
@@ -60,6 +61,7 @@ const PREFIX = 'agora:';
 
 async function main(): Promise<void> {
   const settings = readReplicaSettings();
+  const issuer = await localDevIssuer();
   ensureHaproxy();
   await clearLeftovers(settings.stateDir);
 
@@ -100,7 +102,7 @@ async function main(): Promise<void> {
     ready: false,
     host: settings.host,
     node: process.execPath,
-    env: sharedServiceEnv(),
+    env: {...issuer.env, ...sharedServiceEnv()},
     haproxy: {
       pid: 0,
       config,
@@ -157,6 +159,7 @@ async function main(): Promise<void> {
   const seeded = await seedDemoCatalogue(
     services.pricing.frontend,
     services.inventory.frontend,
+    await issuer.bearer({subject: 'demo-seeder', roles: ['admin']}),
   );
   console.log(
     seeded

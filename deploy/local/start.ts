@@ -12,7 +12,10 @@ import {
 } from '../../services/common/config/service_config.js';
 import {JAEGER_OTLP_HTTP} from '../../services/common/process/jaeger.js';
 import {startMesh} from '../../services/common/process/mesh.js';
-import {repoRoot} from '../../services/common/process/service_process.js';
+import {
+  localDevIssuer,
+  repoRoot,
+} from '../../services/common/process/service_process.js';
 import {DEMO_SKUS, seedDemoCatalogue} from './demo_catalogue.js';
 import {LocalTracing} from './local_tracing.js';
 
@@ -20,10 +23,13 @@ const logDir = join(repoRoot(), '.agora', 'logs');
 
 async function main(): Promise<void> {
   const tracing = await LocalTracing.prepare();
+  // Every RPC needs a bearer token; this development issuer signs them (npm run token).
+  const issuer = await localDevIssuer();
   if (!tracing.jaeger) console.log(`agora: tracing ${tracing.state}`);
   console.log('agora: starting order, payment, inventory, pricing and report…');
   const mesh = await startMesh({
     env: {
+      ...issuer.env,
       AGORA_LOG_LEVEL: process.env.AGORA_LOG_LEVEL ?? 'info',
       AGORA_TRACING: tracing.on ? 'on' : 'off',
       OTEL_EXPORTER_OTLP_ENDPOINT:
@@ -60,6 +66,7 @@ async function main(): Promise<void> {
   const seeded = await seedDemoCatalogue(
     mesh.processes.pricing.grpcAddress,
     mesh.processes.inventory.grpcAddress,
+    await issuer.bearer({subject: 'demo-seeder', roles: ['admin']}),
   );
   console.log(
     seeded
@@ -84,16 +91,22 @@ async function main(): Promise<void> {
   logs:      ${logDir}/<service>.log
   metrics:   http://<HTTP address>/metrics (Prometheus text format)
   traces:    ${tracing.summary}
+  auth:      every RPC needs "authorization: Bearer <JWT>"; the development issuer is
+             ${issuer.dir} (JWKS: ${issuer.jwksFile})
 
-Place an order (buf curl comes with the project; reflection, no schema needed):
+Get a token (a customer acts only for itself; --role admin for prices, stock, reports):
 
-  npx buf curl --protocol grpc --http2-prior-knowledge \\
+  TOKEN=$(npm run --silent token -- --customer alice)
+
+Place an order as alice (buf curl comes with the project; reflection, no schema needed):
+
+  npx buf curl --protocol grpc --http2-prior-knowledge -H "authorization: Bearer $TOKEN" \\
     -d '{"request_id":"'$(cat /proc/sys/kernel/random/uuid)'","customer_id":"alice","currency_code":"USD","lines":[{"sku":"${sku}","quantity":2}],"payment_token":"tok_visa"}' \\
     http://127.0.0.1:${SERVICE_PORTS.order}/agora.order.v1.OrderService/CreateOrder
 
 Or over Connect JSON with plain curl:
 
-  curl -s -H 'content-type: application/json' -d '{"sku":"${sku}"}' \\
+  curl -s -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"sku":"${sku}"}' \\
     http://127.0.0.1:${SERVICE_PORTS.inventory + HTTP_PORT_OFFSET}/agora.inventory.v1.InventoryService/GetStock
 
 Then print its trace (every span across Order, Pricing, Inventory and Payment):

@@ -19,6 +19,11 @@ type Env = Readonly<Record<string, string | undefined>>;
 export class EnvReader {
   constructor(private readonly env: Env = process.env) {}
 
+  /** The variables themselves, for readers that need presence rather than a value. */
+  get raw(): Env {
+    return this.env;
+  }
+
   /** A non-empty string, or the default when unset or empty. */
   string(name: string, fallback: string): string {
     const raw = this.env[name];

@@ -1,6 +1,8 @@
 /**
  * The configuration every Agora service shares, and the default ports of the mesh.
  */
+import {readAuthConfig, type AuthConfig} from '../auth/auth_config.js';
+import {readRateLimits, type RateLimits} from '../rpc/rate_limiter.js';
 import {EnvReader} from './env.js';
 
 /** The five services and their default gRPC ports on 127.0.0.1. */
@@ -33,6 +35,15 @@ export interface ServiceConfig {
   drainMs: number;
   /** Most PostgreSQL connections this process opens. */
   dbPoolSize: number;
+  /** How callers are authenticated (OIDC: issuer, audience, JWKS). */
+  auth: AuthConfig;
+  rateLimits: RateLimits;
+  /** Largest request message on either port, after decompression. */
+  maxRequestBytes: number;
+  /** Browser origins the HTTP edge answers (CORS allow-list). */
+  corsOrigins: string[];
+  /** Host header names the HTTP edge accepts; `*` for any. */
+  allowedHosts: string[];
 }
 
 /** Environment variable prefix of a service, e.g. AGORA_ORDER_. */
@@ -75,6 +86,18 @@ export function readServiceConfig(
     ]),
     drainMs: env.int('AGORA_DRAIN_MS', 1000, 0, 60000),
     dbPoolSize: env.int(`${prefix}DB_POOL_SIZE`, 10, 1, 200),
+    auth: readAuthConfig(env, service),
+    rateLimits: readRateLimits(env),
+    maxRequestBytes: env.int(
+      'AGORA_MAX_REQUEST_BYTES',
+      1024 * 1024,
+      1024,
+      64 * 1024 * 1024,
+    ),
+    corsOrigins: list(env.string('AGORA_CORS_ORIGINS', '')),
+    allowedHosts: list(
+      env.string('AGORA_ALLOWED_HOSTS', 'localhost,127.0.0.1,::1'),
+    ),
   };
 }
 
@@ -83,4 +106,11 @@ export function peerAddress(peer: ServiceName, env: EnvReader): string {
   const prefix = envPrefix(peer);
   const port = env.port(`${prefix}PORT`, SERVICE_PORTS[peer]);
   return env.address(`${prefix}ADDR`, `127.0.0.1:${port}`);
+}
+
+function list(value: string): string[] {
+  return value
+    .split(',')
+    .map(v => v.trim())
+    .filter(v => v !== '');
 }

@@ -8,7 +8,8 @@
 /** What a caller can do about an error; maps 1:1 onto a gRPC status code. */
 export type ErrorKind =
   | 'invalid_argument' // fix the request
-  | 'not_found' // the named thing does not exist
+  | 'not_found' // the named thing does not exist (or is not the caller's to see)
+  | 'permission_denied' // the caller is known but may not do this
   | 'already_exists' // an id was reused for something else
   | 'failed_precondition' // the system is not in a state that allows this (do not retry as is)
   | 'aborted' // a concurrent change won; retry the whole operation
@@ -47,6 +48,13 @@ export class NotFoundError extends DomainError {
       resource,
       id,
     });
+  }
+}
+
+/** The caller may not do this (acting as another customer, say). */
+export class PermissionDeniedError extends DomainError {
+  constructor(message: string) {
+    super('permission_denied', message);
   }
 }
 

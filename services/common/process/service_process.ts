@@ -8,6 +8,7 @@ import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import {service as healthService} from 'grpc-health-check';
+import {DevIssuer} from '../auth/dev_issuer.js';
 import {EnvReader} from '../config/env.js';
 import type {ServiceName} from '../config/service_config.js';
 
@@ -16,6 +17,14 @@ export function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
   return dir;
+}
+
+/**
+ * The development issuer every local launcher (npm start, the tests, the benches, the
+ * replica system) configures its services with, created once under .agora/auth.
+ */
+export function localDevIssuer(): Promise<DevIssuer> {
+  return DevIssuer.ensure(join(repoRoot(), '.agora', 'auth'));
 }
 
 /** The compiled entry point of a service. */

@@ -11,6 +11,7 @@ import {DomainError, type ErrorKind} from '../errors/domain_error.js';
 const CODE_OF_KIND: Record<ErrorKind, Code> = {
   invalid_argument: Code.InvalidArgument,
   not_found: Code.NotFound,
+  permission_denied: Code.PermissionDenied,
   already_exists: Code.AlreadyExists,
   failed_precondition: Code.FailedPrecondition,
   aborted: Code.Aborted,

@@ -6,8 +6,9 @@
  * throughput on this hardware) and on the Connect / gRPC-Web edge. Messages are
  * (de)serialized with protobuf-es, so handlers see the same types on both.
  *
- * Every call passes through the same steps, in this order: decode → validate (the
- * protovalidate rules of the request) → handler → map errors through the one table
+ * Every call passes through the same steps as on the edge, in this order: decode (bad
+ * bytes are INVALID_ARGUMENT) → the call pipeline (authenticate, authorize, limits,
+ * validate: call_pipeline.ts) → handler → map errors through the one table
  * (error_mapping.ts) → observe (log and metrics).
  */
 import {
@@ -29,8 +30,9 @@ import {
 } from '@connectrpc/connect';
 import {setTrailerStatus} from '@connectrpc/connect/protocol-grpc';
 import * as grpc from '@grpc/grpc-js';
+import type {Principal} from '../auth/principal.js';
+import {PRINCIPAL, type CallPipeline} from './call_pipeline.js';
 import {toConnectError} from './error_mapping.js';
-import {validateRequest} from './validation.js';
 
 /** Told about every finished call (logging, metrics). Must not throw. */
 export interface CallObserver {
@@ -62,7 +64,9 @@ export function grpcServiceDefinition(
         method.methodKind === 'bidi_streaming',
       requestSerialize: (m: MessageShape<DescMessage>) =>
         Buffer.from(toBinary(method.input, m)),
-      requestDeserialize: (b: Buffer) => fromBinary(method.input, b),
+      // Decoded by the handler (decodeRequest), where a malformed message can be answered
+      // INVALID_ARGUMENT: grpc-js answers a throwing deserializer with INTERNAL.
+      requestDeserialize: (b: Buffer) => b as never,
       responseSerialize: (m: MessageShape<DescMessage>) =>
         Buffer.from(toBinary(method.output, m)),
       responseDeserialize: (b: Buffer) => fromBinary(method.output, b),
@@ -86,6 +90,26 @@ export function toGrpcStatus(error: ConnectError): grpc.ServerErrorResponse {
     details: error.rawMessage,
     metadata,
   });
+}
+
+/** The request bytes of a call as a message; INVALID_ARGUMENT when they are not one. */
+export function decodeRequest(
+  method: DescMethod,
+  bytes: Buffer,
+): MessageShape<DescMessage> {
+  try {
+    return fromBinary(method.input, bytes);
+  } catch {
+    throw new ConnectError(
+      `the request is not a valid ${method.input.typeName} message`,
+      Code.InvalidArgument,
+    );
+  }
+}
+
+function authorizationOf(metadata: grpc.Metadata): string | undefined {
+  const value = metadata.get('authorization')[0];
+  return typeof value === 'string' ? value : undefined;
 }
 
 interface ServerCallLike {
@@ -119,6 +143,7 @@ class GrpcHandlerContext implements HandlerContext {
     readonly method: DescMethod,
     private readonly call: ServerCallLike,
     private readonly shutdownSignal: AbortSignal,
+    private readonly principal: Principal,
   ) {
     const d = call.getDeadline();
     this.deadline = d instanceof Date ? d.getTime() : Number(d);
@@ -175,7 +200,11 @@ class GrpcHandlerContext implements HandlerContext {
   }
 
   get values(): ContextValues {
-    return (this.contextValues ??= createContextValues());
+    if (!this.contextValues) {
+      this.contextValues = createContextValues();
+      this.contextValues.set(PRINCIPAL, this.principal);
+    }
+    return this.contextValues;
   }
 
   /** Drops the shutdown listener (call ended). */
@@ -196,6 +225,7 @@ export function addConnectService<S extends DescService>(
   impl: Partial<ServiceImpl<S>>,
   observer: CallObserver,
   shutdownSignal: AbortSignal,
+  pipeline: CallPipeline,
 ): void {
   const handlers: grpc.UntypedServiceImplementation = {};
   const impls = impl as Record<string, AnyImpl | undefined>;
@@ -205,7 +235,7 @@ export function addConnectService<S extends DescService>(
       observer.onCallEnd(service, method, performance.now() - start, error);
     if (method.methodKind === 'unary') {
       handlers[method.localName] = (
-        call: grpc.ServerUnaryCall<MessageShape<DescMessage>, unknown>,
+        call: grpc.ServerUnaryCall<Buffer, unknown>,
         callback: grpc.sendUnaryData<unknown>,
       ) => {
         const start = performance.now();
@@ -214,16 +244,19 @@ export function addConnectService<S extends DescService>(
           finish(start, error);
           callback(toGrpcStatus(error));
         };
-        try {
-          if (!fn) throw unimplemented(service, method);
-          validateRequest(method.input, call.request);
+        const serve = (
+          handler: AnyImpl,
+          request: unknown,
+          principal: Principal,
+        ) => {
           const ctx = new GrpcHandlerContext(
             service,
             method,
             call,
             shutdownSignal,
+            principal,
           );
-          Promise.resolve(fn(call.request, ctx)).then(
+          Promise.resolve(handler(request, ctx)).then(
             res => {
               ctx.done();
               finish(start, undefined);
@@ -234,26 +267,47 @@ export function addConnectService<S extends DescService>(
               fail(err);
             },
           );
+        };
+        try {
+          if (!fn) throw unimplemented(service, method);
+          const request = decodeRequest(method, call.request);
+          const admitted = pipeline.admit(
+            method,
+            authorizationOf(call.metadata),
+            request,
+          );
+          if (admitted instanceof Promise) {
+            admitted.then(p => serve(fn, request, p), fail);
+          } else {
+            serve(fn, request, admitted);
+          }
         } catch (err) {
           fail(err);
         }
       };
     } else if (method.methodKind === 'server_streaming') {
       handlers[method.localName] = (
-        call: grpc.ServerWritableStream<MessageShape<DescMessage>, unknown>,
+        call: grpc.ServerWritableStream<Buffer, unknown>,
       ) => {
         const start = performance.now();
         void (async () => {
-          const ctx = new GrpcHandlerContext(
-            service,
-            method,
-            call,
-            shutdownSignal,
-          );
+          let ctx: GrpcHandlerContext | undefined;
           try {
             if (!fn) throw unimplemented(service, method);
-            validateRequest(method.input, call.request);
-            const stream = fn(call.request, ctx) as AsyncIterable<unknown>;
+            const request = decodeRequest(method, call.request);
+            const principal = await pipeline.admit(
+              method,
+              authorizationOf(call.metadata),
+              request,
+            );
+            ctx = new GrpcHandlerContext(
+              service,
+              method,
+              call,
+              shutdownSignal,
+              principal,
+            );
+            const stream = fn(request, ctx) as AsyncIterable<unknown>;
             for await (const res of stream) {
               if (call.cancelled) break;
               if (!call.write(create(method.output, res as never))) {
@@ -271,7 +325,7 @@ export function addConnectService<S extends DescService>(
             finish(start, error);
             if (!call.cancelled) call.emit('error', toGrpcStatus(error));
           } finally {
-            ctx.done();
+            ctx?.done();
           }
         })();
       };

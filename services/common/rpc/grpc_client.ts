@@ -33,6 +33,11 @@ export interface GrpcClientOptions {
   defaultTimeoutMs?: number;
   /** Extra attempts after UNAVAILABLE (connection refused, server draining). */
   retries?: number;
+  /**
+   * The `authorization` value sent with every call unless the call sets its own (a
+   * service's identity token, a test's admin token). Asked on each call: tokens rotate.
+   */
+  authorization?: () => string;
 }
 
 /** A Client<S> plus close(). */
@@ -53,6 +58,8 @@ export function createGrpcClient<S extends DescService>(
     'grpc.enable_retries': 0,
   });
   const defaultTimeoutMs = options.defaultTimeoutMs ?? 10_000;
+  const metadataOf = (headers: CallOptions['headers']) =>
+    toMetadata(headers, options.authorization);
   const retries = options.retries ?? 3;
   const client: Record<string, unknown> = {
     close: () => channel.close(),
@@ -76,7 +83,7 @@ export function createGrpcClient<S extends DescService>(
                 serialize,
                 deserialize,
                 message,
-                toMetadata(callOptions.headers),
+                metadataOf(callOptions.headers),
                 {deadline: deadline(callOptions, defaultTimeoutMs)},
                 (err, res) =>
                   err ? reject(fromGrpcError(err, method)) : resolve(res),
@@ -109,6 +116,7 @@ export function createGrpcClient<S extends DescService>(
           method,
           request,
           callOptions,
+          metadataOf(callOptions.headers),
         );
     }
   }
@@ -123,13 +131,14 @@ async function* serverStream(
   method: DescMethod & {input: DescMessage},
   request: unknown,
   callOptions: CallOptions,
+  metadata: grpc.Metadata,
 ): AsyncIterable<unknown> {
   const call = channel.makeServerStreamRequest(
     path,
     serialize,
     deserialize,
     create(method.input, request as never),
-    toMetadata(callOptions.headers),
+    metadata,
     // Streams are long-lived: only the caller's own timeout applies.
     callOptions.timeoutMs ? {deadline: Date.now() + callOptions.timeoutMs} : {},
   );
@@ -147,10 +156,16 @@ function deadline(options: CallOptions, fallbackMs: number): number {
   return Date.now() + (options.timeoutMs ?? fallbackMs);
 }
 
-function toMetadata(headers: CallOptions['headers']): grpc.Metadata {
+function toMetadata(
+  headers: CallOptions['headers'],
+  authorization: (() => string) | undefined,
+): grpc.Metadata {
   const metadata = new grpc.Metadata();
   if (headers) {
     new Headers(headers).forEach((value, key) => metadata.set(key, value));
+  }
+  if (authorization && metadata.get('authorization').length === 0) {
+    metadata.set('authorization', authorization());
   }
   return metadata;
 }

@@ -12,15 +12,17 @@ import * as http from 'node:http';
 import type {AddressInfo} from 'node:net';
 import type {DescService} from '@bufbuild/protobuf';
 import {
+  Code,
+  ConnectError,
   cors as connectCors,
   type ConnectRouter,
   type Interceptor,
   type ServiceImpl,
 } from '@connectrpc/connect';
 import {connectNodeAdapter} from '@connectrpc/connect-node';
+import {CallPipeline, PRINCIPAL} from './call_pipeline.js';
 import {toConnectError} from './error_mapping.js';
 import type {CallObserver} from './grpc_adapter.js';
-import {validateRequest} from './validation.js';
 
 /** A service and its implementation, mounted on both listeners. */
 export interface ServiceBinding<S extends DescService = DescService> {
@@ -37,11 +39,13 @@ export function bindService<S extends DescService>(
 }
 
 /**
- * Validates requests and maps thrown errors, for unary and streaming calls alike: what
- * the service host does to every call. Exported for RPC tests over an in-memory router.
+ * Runs the call pipeline (authenticate, authorize, limits, validate) and maps thrown
+ * errors, for unary and streaming calls alike: what the gRPC port does to every call.
+ * Exported for RPC tests over an in-memory router (auth off unless a pipeline is given).
  */
 export function edgeInterceptor(
   observer: CallObserver = {onCallEnd: () => {}},
+  pipeline: CallPipeline = new CallPipeline(),
 ): Interceptor {
   return next => async req => {
     const start = performance.now();
@@ -56,7 +60,12 @@ export function edgeInterceptor(
       return error;
     };
     try {
-      if (!req.stream) validateRequest(req.method.input, req.message);
+      const principal = await pipeline.admit(
+        req.method,
+        req.header.get('authorization') ?? undefined,
+        req.stream ? undefined : req.message,
+      );
+      req.contextValues.set(PRINCIPAL, principal);
       const res = await next(req);
       if (!res.stream) {
         done();
@@ -86,32 +95,63 @@ export interface HttpEdge {
   close(): Promise<void>;
 }
 
-/** Starts the edge listener on host:port (port 0 picks a free one). */
-export async function startHttpEdge(
-  bindings: ServiceBinding[],
-  host: string,
-  port: number,
-  isServing: () => boolean,
-  observer: CallObserver,
-  metrics?: {render(): Promise<string>; contentType: string},
-): Promise<HttpEdge> {
+export interface HttpEdgeOptions {
+  bindings: ServiceBinding[];
+  host: string;
+  /** 0 picks a free one. */
+  port: number;
+  isServing: () => boolean;
+  observer: CallObserver;
+  pipeline: CallPipeline;
+  /** Origins a browser may call from (exact match); none: no cross-origin calls. */
+  corsOrigins: readonly string[];
+  /** Host header names accepted (without port); `*` accepts any. Stops DNS rebinding. */
+  allowedHosts: readonly string[];
+  /** Largest request message, after decompression. */
+  maxRequestBytes: number;
+  metrics?: {render(): Promise<string>; contentType: string};
+}
+
+/** Starts the edge listener. */
+export async function startHttpEdge(opts: HttpEdgeOptions): Promise<HttpEdge> {
+  const {bindings, isServing, metrics} = opts;
   const handler = connectNodeAdapter({
     routes: (router: ConnectRouter) => {
       for (const b of bindings) router.service(b.service, b.impl as never);
     },
-    interceptors: [edgeInterceptor(observer)],
+    interceptors: [edgeInterceptor(opts.observer, opts.pipeline)],
+    // Bounds the message after decompression too, so a gzip bomb stops at the limit.
+    readMaxBytes: opts.maxRequestBytes,
   });
+  const origins = new Set(opts.corsOrigins);
+  const anyHost = opts.allowedHosts.includes('*');
+  const hosts = new Set(opts.allowedHosts.map(h => h.toLowerCase()));
+  // Room for the envelope and a JSON encoding's overhead over the binary message size.
+  const maxBodyBytes = opts.maxRequestBytes * 2 + 1024;
   const server = http.createServer((req, res) => {
-    if (req.method === 'OPTIONS' || req.headers.origin) {
-      // Browsers: allow any origin to call the API; credentials are not used.
-      res.setHeader('Access-Control-Allow-Origin', req.headers.origin ?? '*');
+    if (!anyHost && !hosts.has(hostName(req.headers.host))) {
+      res
+        .writeHead(421, {'content-type': 'text/plain'})
+        .end('unknown Host; see AGORA_ALLOWED_HOSTS\n');
+      return;
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined) {
+      if (!origins.has(origin)) {
+        res
+          .writeHead(403, {'content-type': 'text/plain'})
+          .end('origin not allowed; see AGORA_CORS_ORIGINS\n');
+        return;
+      }
+      res.setHeader('Access-Control-Allow-Origin', origin);
+      res.setHeader('Vary', 'Origin');
       res.setHeader(
         'Access-Control-Allow-Methods',
         connectCors.allowedMethods.join(', '),
       );
       res.setHeader(
         'Access-Control-Allow-Headers',
-        connectCors.allowedHeaders.join(', '),
+        [...connectCors.allowedHeaders, 'Authorization'].join(', '),
       );
       res.setHeader(
         'Access-Control-Expose-Headers',
@@ -130,20 +170,44 @@ export async function startHttpEdge(
       return;
     }
     if (req.url === '/metrics' && metrics) {
-      metrics.render().then(
-        text =>
-          res.writeHead(200, {'content-type': metrics.contentType}).end(text),
-        (err: unknown) => res.writeHead(500).end(String(err)),
-      );
+      opts.pipeline
+        .admitOperator(req.headers.authorization)
+        .then(() => metrics.render())
+        .then(
+          text =>
+            res.writeHead(200, {'content-type': metrics.contentType}).end(text),
+          (err: unknown) => {
+            const refused = err instanceof ConnectError;
+            res
+              .writeHead(
+                !refused ? 500 : err.code === Code.PermissionDenied ? 403 : 401,
+                {'content-type': 'text/plain'},
+              )
+              .end(refused ? `${err.rawMessage}\n` : 'metrics failed\n');
+          },
+        );
+      return;
+    }
+    // Refuse a body that announces itself too large before reading a byte of it;
+    // one without a length is bounded while it is read (readMaxBytes).
+    const length = Number(req.headers['content-length'] ?? 0);
+    if (length > maxBodyBytes) {
+      res
+        .writeHead(413, {'content-type': 'text/plain', connection: 'close'})
+        .end(`request body over ${maxBodyBytes} bytes\n`);
+      req.destroy();
       return;
     }
     handler(req, res);
   });
   // Keep-alive sockets would hold close() open; we close idle ones at shutdown.
   server.keepAliveTimeout = 5000;
+  // A client that trickles its headers or body must not hold a socket forever.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => resolve());
+    server.listen(opts.port, opts.host, () => resolve());
   });
   return {
     server,
@@ -154,4 +218,13 @@ export async function startHttpEdge(
         server.closeIdleConnections();
       }),
   };
+}
+
+/** The host name of a Host header, without port or IPv6 brackets, lower-cased. */
+function hostName(host: string | undefined): string {
+  if (!host) return '';
+  const name = host.startsWith('[')
+    ? host.slice(1, host.indexOf(']'))
+    : host.replace(/:\d+$/, '');
+  return name.toLowerCase();
 }

@@ -16,7 +16,10 @@ import {HealthImplementation} from 'grpc-health-check';
 import {Health} from '../../../gen/grpc/health/v1/health_pb.js';
 import type {ServiceConfig} from '../config/service_config.js';
 import type {Logger} from '../log/logger.js';
+import {TokenVerifier} from '../auth/token_verifier.js';
+import {CallPipeline} from './call_pipeline.js';
 import {isServerFault} from './error_mapping.js';
+import {RateLimiter} from './rate_limiter.js';
 import {addConnectService, type CallObserver} from './grpc_adapter.js';
 import {
   startHttpEdge,
@@ -64,12 +67,32 @@ export async function hostService(opts: HostOptions): Promise<RunningService> {
     },
   };
 
+  if (!config.auth.enabled) {
+    log.warn('authentication is OFF (AGORA_AUTH=off): every caller is admin');
+  }
+  const pipeline = new CallPipeline(
+    config.auth.enabled
+      ? {
+          verifier: new TokenVerifier(config.auth),
+          limiter: new RateLimiter(config.rateLimits),
+        }
+      : {},
+  );
   const server = new grpc.Server({
     // Let a slow client keep at most this many concurrent calls per connection.
     'grpc.max_concurrent_streams': 1000,
+    // grpc-js checks this after decompression too (a gzip bomb stops at the limit).
+    'grpc.max_receive_message_length': config.maxRequestBytes,
   });
   for (const b of bindings) {
-    addConnectService(server, b.service, b.impl, observer, shutdown.signal);
+    addConnectService(
+      server,
+      b.service,
+      b.impl,
+      observer,
+      shutdown.signal,
+      pipeline,
+    );
   }
   const statuses: Record<string, 'SERVING' | 'NOT_SERVING'> = {
     '': 'NOT_SERVING',
@@ -88,14 +111,18 @@ export async function hostService(opts: HostOptions): Promise<RunningService> {
     ),
   );
   let serving = false;
-  const edge: HttpEdge = await startHttpEdge(
+  const edge: HttpEdge = await startHttpEdge({
     bindings,
-    config.host,
-    config.httpPort,
-    () => serving,
+    host: config.host,
+    port: config.httpPort,
+    isServing: () => serving,
     observer,
-    opts.metrics,
-  );
+    pipeline,
+    corsOrigins: config.corsOrigins,
+    allowedHosts: config.allowedHosts,
+    maxRequestBytes: config.maxRequestBytes,
+    metrics: opts.metrics,
+  });
   const setServing = (status: 'SERVING' | 'NOT_SERVING') => {
     serving = status === 'SERVING';
     for (const name of Object.keys(statuses)) health.setStatus(name, status);

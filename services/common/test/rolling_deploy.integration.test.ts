@@ -30,7 +30,7 @@ import {OrderState} from '../../../gen/agora/order/v1/order_pb.js';
 import {OrderService} from '../../../gen/agora/order/v1/order_service_pb.js';
 import {PricingService} from '../../../gen/agora/pricing/v1/pricing_service_pb.js';
 import type {ReplicaState} from '../../../deploy/local/replica_layout.js';
-import {repoRoot} from '../process/service_process.js';
+import {localDevIssuer, repoRoot} from '../process/service_process.js';
 import {createGrpcClient, type ClosableClient} from '../rpc/grpc_client.js';
 import {eventually} from '../testing/test_system.js';
 
@@ -213,16 +213,18 @@ async function one(sql: string, params: unknown[] = []): Promise<number> {
 
 describe('npm run deploy:rolling', () => {
   it('restarts all 10 replicas under load without one failed call', async () => {
+    const admin = await (
+      await localDevIssuer()
+    ).bearer({subject: 'rolling-test', roles: ['admin']});
+    const opts = {retries: 0, authorization: () => admin};
     // Several HTTP/2 connections to the balancer, as several clients would have.
     const orders = [1, 2, 3, 4].map(() =>
-      createGrpcClient(OrderService, frontend(1), {retries: 0}),
+      createGrpcClient(OrderService, frontend(1), opts),
     );
     const inventories = [1, 2].map(() =>
-      createGrpcClient(InventoryService, frontend(3), {retries: 0}),
+      createGrpcClient(InventoryService, frontend(3), opts),
     );
-    const pricing = createGrpcClient(PricingService, frontend(4), {
-      retries: 0,
-    });
+    const pricing = createGrpcClient(PricingService, frontend(4), opts);
     try {
       await inventories[0].adjustStock({
         requestId: randomUUID(),

@@ -12,7 +12,8 @@ import {PaymentService} from '../../../gen/agora/payment/v1/payment_service_pb.j
 import {PricingService} from '../../../gen/agora/pricing/v1/pricing_service_pb.js';
 import {ReportService} from '../../../gen/agora/report/v1/report_service_pb.js';
 import {startMesh, type Mesh} from '../process/mesh.js';
-import {repoRoot} from '../process/service_process.js';
+import type {DevIssuer} from '../auth/dev_issuer.js';
+import {localDevIssuer, repoRoot} from '../process/service_process.js';
 import {createGrpcClient} from '../rpc/grpc_client.js';
 import {freshEnvironment, REDIS_URL} from './isolation.js';
 
@@ -25,6 +26,10 @@ export interface TestSystem {
   inventory: ReturnType<typeof createGrpcClient<typeof InventoryService>>;
   pricing: ReturnType<typeof createGrpcClient<typeof PricingService>>;
   report: ReturnType<typeof createGrpcClient<typeof ReportService>>;
+  /** Mints the tokens tests call with; the clients above carry an admin's. */
+  issuer: DevIssuer;
+  /** The `authorization` header value of those clients (an admin's). */
+  admin: string;
   /** The test database, for asserting what was (not) written. */
   db: pg.Pool;
   redis: Redis;
@@ -42,12 +47,14 @@ export async function startTestSystem(
   );
   const {namespace} = isolated;
   const databaseUrl = new URL(isolated.databaseUrl);
+  const issuer = await localDevIssuer();
 
   // startMesh stops what it started when it fails, and nothing else is open yet, so a
   // failed setup leaves no process or connection behind to hold jest up.
   const mesh = await startMesh({
     env: {
       ...isolated.env,
+      ...issuer.env,
       AGORA_LOG_LEVEL: 'info',
       AGORA_DRAIN_MS: '100',
       // Tracing costs start-up time and CPU; the tracing test turns it on.
@@ -59,15 +66,23 @@ export async function startTestSystem(
   });
   const p = mesh.processes;
   const redis = new Redis(REDIS_URL);
+  const admin = await issuer.bearer({subject: 'test-admin', roles: ['admin']});
+  const opts = {authorization: () => admin};
   const system: TestSystem = {
     mesh,
     namespace,
     databaseUrl: databaseUrl.toString(),
-    order: createGrpcClient(OrderService, p.order.grpcAddress),
-    payment: createGrpcClient(PaymentService, p.payment.grpcAddress),
-    inventory: createGrpcClient(InventoryService, p.inventory.grpcAddress),
-    pricing: createGrpcClient(PricingService, p.pricing.grpcAddress),
-    report: createGrpcClient(ReportService, p.report.grpcAddress),
+    order: createGrpcClient(OrderService, p.order.grpcAddress, opts),
+    payment: createGrpcClient(PaymentService, p.payment.grpcAddress, opts),
+    inventory: createGrpcClient(
+      InventoryService,
+      p.inventory.grpcAddress,
+      opts,
+    ),
+    pricing: createGrpcClient(PricingService, p.pricing.grpcAddress, opts),
+    report: createGrpcClient(ReportService, p.report.grpcAddress, opts),
+    issuer,
+    admin,
     db: new pg.Pool({connectionString: databaseUrl.toString(), max: 4}),
     redis,
     stop: async () => {

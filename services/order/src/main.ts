@@ -5,6 +5,7 @@ import {InventoryService} from '../../../gen/agora/inventory/v1/inventory_servic
 import {OrderService} from '../../../gen/agora/order/v1/order_service_pb.js';
 import {PaymentService} from '../../../gen/agora/payment/v1/payment_service_pb.js';
 import {PricingService} from '../../../gen/agora/pricing/v1/pricing_service_pb.js';
+import {startServiceTokens} from '../../common/auth/service_tokens.js';
 import {peerAddress} from '../../common/config/service_config.js';
 import {Bulkhead} from '../../common/concurrency/bulkhead.js';
 import {openPersistence} from '../../common/process/persistence.js';
@@ -57,7 +58,13 @@ await runService('order', async ctx => {
   );
   const store = new PgOrderStore(db, orderEvent, () => relay.nudge());
 
-  const clientOptions = {defaultTimeoutMs: callTimeoutMs};
+  // Every call to Pricing, Inventory and Payment carries the Order service's identity.
+  const tokens = await startServiceTokens(ctx.config);
+  if (tokens) onStop.push(() => tokens.stop());
+  const clientOptions = {
+    defaultTimeoutMs: callTimeoutMs,
+    authorization: tokens ? () => tokens.current() : undefined,
+  };
   const pricingClient = createGrpcClient(
     PricingService,
     peerAddress('pricing', env),

@@ -82,6 +82,7 @@ function sample(
 async function scrape(service: 'order' | 'inventory'): Promise<string> {
   const res = await fetch(
     `http://${sys.mesh.processes[service].httpAddress}/metrics`,
+    {headers: {authorization: sys.admin}},
   );
   expect(res.status).toBe(200);
   return res.text();

@@ -310,7 +310,7 @@ describe('edges', () => {
     const url = `http://${sys.mesh.processes.inventory.httpAddress}/agora.inventory.v1.InventoryService/GetStock`;
     const res = await fetch(url, {
       method: 'POST',
-      headers: {'content-type': 'application/json'},
+      headers: {'content-type': 'application/json', authorization: sys.admin},
       body: JSON.stringify({sku: 'SOCK-1'}),
     });
     expect(res.status).toBe(200);
@@ -325,6 +325,12 @@ describe('edges', () => {
       createGrpcWebTransport({
         baseUrl: `http://${sys.mesh.processes.inventory.httpAddress}`,
         httpVersion: '1.1',
+        interceptors: [
+          next => req => {
+            req.header.set('authorization', sys.admin);
+            return next(req);
+          },
+        ],
       }),
     );
     const {stock} = await client.getStock({sku: 'SOCK-1'});

@@ -1,7 +1,10 @@
 /**
  * What can happen to a paid order: cancellation (refund the rest, restock) and refunds.
  */
-import {IdempotencyConflictError} from '../../../common/errors/domain_error.js';
+import {
+  ConcurrentRequestError,
+  IdempotencyConflictError,
+} from '../../../common/errors/domain_error.js';
 import {derivedId} from '../../../common/idempotency/derived_id.js';
 import type {Money} from '../../../common/money/money.js';
 import type {Order} from '../domain/order.js';
@@ -11,10 +14,7 @@ import type {
   OrderStore,
   PaymentGateway,
 } from './ports.js';
-import {
-  ConcurrentRequestError,
-  NotFoundError,
-} from '../../../common/errors/domain_error.js';
+import {visibleOrder, type CustomerScope} from './customer_scope.js';
 
 export class AfterSale {
   constructor(
@@ -29,8 +29,12 @@ export class AfterSale {
    * Idempotent: the refund and restock ids derive from the order id, so a retry after a
    * failure halfway repeats nothing; cancelling a cancelled order returns it.
    */
-  async cancel(orderId: string, reason: string): Promise<Order> {
-    const order = await this.load(orderId);
+  async cancel(
+    orderId: string,
+    reason: string,
+    scope: CustomerScope,
+  ): Promise<Order> {
+    const order = await this.load(orderId, scope);
     if (order.state === 'cancelled') return order;
     const rest = order.refundable;
     order.cancel(this.clock.now()); // throws for an order that is not paid
@@ -67,9 +71,11 @@ export class AfterSale {
     requestId: string,
     amount: Money | undefined,
     reason: string,
+    scope: CustomerScope,
   ): Promise<Order> {
+    // The order first: a caller learns nothing about request ids of orders not its own.
+    const order = await this.load(orderId, scope);
     const prior = await this.store.existingRefund(requestId);
-    const order = await this.load(orderId);
     if (prior) {
       if (
         prior.orderId !== orderId ||
@@ -93,9 +99,7 @@ export class AfterSale {
     return order;
   }
 
-  private async load(orderId: string): Promise<Order> {
-    const order = await this.store.find(orderId);
-    if (!order) throw new NotFoundError('order', orderId);
-    return order;
+  private async load(orderId: string, scope: CustomerScope): Promise<Order> {
+    return visibleOrder(await this.store.find(orderId), orderId, scope);
   }
 }

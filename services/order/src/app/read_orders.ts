@@ -1,20 +1,16 @@
 /**
  * Order reads.
  */
-import {
-  InvalidArgumentError,
-  NotFoundError,
-} from '../../../common/errors/domain_error.js';
+import {InvalidArgumentError} from '../../../common/errors/domain_error.js';
 import type {Order} from '../domain/order.js';
+import {visibleOrder, type CustomerScope} from './customer_scope.js';
 import type {OrderStore} from './ports.js';
 
 export class ReadOrders {
   constructor(private readonly store: OrderStore) {}
 
-  async get(orderId: string): Promise<Order> {
-    const order = await this.store.find(orderId);
-    if (!order) throw new NotFoundError('order', orderId);
-    return order;
+  async get(orderId: string, scope: CustomerScope): Promise<Order> {
+    return visibleOrder(await this.store.find(orderId), orderId, scope);
   }
 
   /** A page of a customer's orders, newest first, and the cursor of the next page. */

@@ -116,6 +116,9 @@ export class Order {
   get id(): string {
     return this.s.id;
   }
+  get customerId(): string {
+    return this.s.customerId;
+  }
   get state(): OrderState {
     return this.s.state;
   }

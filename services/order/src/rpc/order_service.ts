@@ -6,6 +6,8 @@ import type {HandlerContext, ServiceImpl} from '@connectrpc/connect';
 import * as orderv1 from '../../../../gen/agora/order/v1/order_pb.js';
 import type {OrderService} from '../../../../gen/agora/order/v1/order_service_pb.js';
 import {moneyFromProto} from '../../../common/money/money_proto.js';
+import {customerScope} from '../../../common/auth/principal.js';
+import {principalOf} from '../../../common/rpc/call_pipeline.js';
 import {Hub, streamOf} from '../../../common/rpc/streams.js';
 import {
   annotateCall,
@@ -14,6 +16,7 @@ import {
 import type {AfterSale} from '../app/after_sale.js';
 import type {PlaceOrder} from '../app/place_order.js';
 import type {ReadOrders} from '../app/read_orders.js';
+import {requireSameCustomer} from '../app/customer_scope.js';
 import {orderToProto} from './mapper.js';
 
 export interface OrderUseCases {
@@ -28,7 +31,8 @@ export function createOrderService(
   uc: OrderUseCases,
 ): ServiceImpl<typeof OrderService> {
   return {
-    async createOrder(req) {
+    async createOrder(req, ctx) {
+      requireSameCustomer(req.customerId, scopeOf(ctx));
       const order = await uc.place.execute({
         requestId: req.requestId,
         customerId: req.customerId,
@@ -40,12 +44,15 @@ export function createOrderService(
       return {order: orderToProto(order)};
     },
 
-    async getOrder(req) {
+    async getOrder(req, ctx) {
       annotateCall({[ORDER_ID_ATTRIBUTE]: req.orderId});
-      return {order: orderToProto(await uc.read.get(req.orderId))};
+      return {
+        order: orderToProto(await uc.read.get(req.orderId, scopeOf(ctx))),
+      };
     },
 
-    async listOrders(req) {
+    async listOrders(req, ctx) {
+      requireSameCustomer(req.customerId, scopeOf(ctx));
       const page = await uc.read.list(
         req.customerId,
         req.pageSize,
@@ -54,14 +61,17 @@ export function createOrderService(
       return {orders: page.orders.map(orderToProto), nextPageToken: page.next};
     },
 
-    async cancelOrder(req) {
+    async cancelOrder(req, ctx) {
       annotateCall({[ORDER_ID_ATTRIBUTE]: req.orderId});
-      return {
-        order: orderToProto(await uc.afterSale.cancel(req.orderId, req.reason)),
-      };
+      const order = await uc.afterSale.cancel(
+        req.orderId,
+        req.reason,
+        scopeOf(ctx),
+      );
+      return {order: orderToProto(order)};
     },
 
-    async refundOrder(req) {
+    async refundOrder(req, ctx) {
       annotateCall({[ORDER_ID_ATTRIBUTE]: req.orderId});
       const amount = req.amount
         ? moneyFromProto(req.amount, 'amount')
@@ -71,19 +81,28 @@ export function createOrderService(
         req.requestId,
         amount,
         req.reason,
+        scopeOf(ctx),
       );
       return {order: orderToProto(order)};
     },
 
     async *watchOrderEvents(req, ctx: HandlerContext) {
+      const scope = scopeOf(ctx);
+      requireSameCustomer(req.customerId, scope);
+      // A customer sees only its own orders' events, whatever it asked for.
+      const customerId = scope ?? req.customerId;
       for await (const body of streamOf<Uint8Array>(
         push => uc.events.subscribe(push),
         ctx.signal,
       )) {
         const event = fromBinary(orderv1.OrderEventSchema, body);
-        if (!req.customerId || event.order?.customerId === req.customerId)
+        if (!customerId || event.order?.customerId === customerId)
           yield {event};
       }
     },
   };
+}
+
+function scopeOf(ctx: HandlerContext): string | undefined {
+  return customerScope(principalOf(ctx));
 }
