@@ -12,6 +12,8 @@ import (
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/access_loggers/stream/v3"                   // envoy.access_loggers.stdout
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/cors/v3"                       // envoy.filters.http.cors (+ CorsPolicy)
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/grpc_web/v3"                   // envoy.filters.http.grpc_web
+	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/jwt_authn/v3"                  // envoy.filters.http.jwt_authn
+	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/rbac/v3"                       // envoy.filters.http.rbac
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"                     // envoy.filters.http.router
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3" // envoy.filters.network.http_connection_manager
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/resource_monitors/downstream_connections/v3"

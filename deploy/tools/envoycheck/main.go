@@ -13,7 +13,10 @@
 // compiled into the Envoy image. Pin go-control-plane/envoy to the Envoy image's
 // version so the API it checks against is the one that will run.
 //
-// Usage: envoycheck [-deny-deprecated] [-drain-time-s N] FILE...
+// With -rpcs (and -restrict, -open) it also evaluates jwt_authn + rbac for every RPC of
+// the proto files and several callers, against that access table (access.go).
+//
+// Usage: envoycheck [-deny-deprecated] [-drain-time-s N] [-rpcs GLOB [-restrict ROLES=RPCS]... [-open PATH]...] FILE...
 // Exit status: 0 all files valid, 1 a file is invalid, 2 usage error.
 package main
 
@@ -35,8 +38,12 @@ func main() {
 	denyDeprecated := flag.Bool("deny-deprecated", false, "treat deprecated fields and enum values as errors")
 	drainTimeS := flag.Int("drain-time-s", 0, "Envoy's --drain-time-s; every drain_timeout must be below it (0: skip)")
 	version := flag.Bool("version", false, "print the Envoy API version checked against and exit")
+	rpcs := flag.String("rpcs", "", "glob of .proto files: check jwt_authn + rbac against the access table for every rpc in them")
+	var restrict, open multiFlag
+	flag.Var(&restrict, "restrict", "ROLE[,ROLE...]=pkg.Service/Method[,pkg.Service/*...]: only a token with one of these roles may call them (repeatable; needs -rpcs)")
+	flag.Var(&open, "open", "a path that must work without a token, e.g. /grpc.health.v1.Health/Check (repeatable; needs -rpcs)")
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: envoycheck [-deny-deprecated] [-drain-time-s N] FILE...\n")
+		fmt.Fprintf(os.Stderr, "usage: envoycheck [-deny-deprecated] [-drain-time-s N] [-rpcs GLOB [-restrict ROLES=RPCS]... [-open PATH]...] FILE...\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -48,9 +55,20 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
+	var access *accessSpec
+	if *rpcs != "" {
+		var err error
+		if access, err = loadAccessSpec(*rpcs, restrict, open); err != nil {
+			fmt.Fprintf(os.Stderr, "envoycheck: access table: %v\n", err)
+			os.Exit(2)
+		}
+	} else if len(restrict) > 0 || len(open) > 0 {
+		fmt.Fprintln(os.Stderr, "envoycheck: -restrict and -open need -rpcs")
+		os.Exit(2)
+	}
 	failed := false
 	for _, file := range flag.Args() {
-		if !check(file, *denyDeprecated, time.Duration(*drainTimeS)*time.Second) {
+		if !check(file, *denyDeprecated, time.Duration(*drainTimeS)*time.Second, access) {
 			failed = true
 		}
 	}
@@ -72,7 +90,7 @@ func apiVersion() string {
 	return apiModule + " (unknown version)"
 }
 
-func check(file string, denyDeprecated bool, drainTime time.Duration) bool {
+func check(file string, denyDeprecated bool, drainTime time.Duration, access *accessSpec) bool {
 	fail := func(format string, args ...any) bool {
 		fmt.Fprintf(os.Stderr, "envoycheck: %s: "+format+"\n", append([]any{file}, args...)...)
 		return false
@@ -94,7 +112,7 @@ func check(file string, denyDeprecated bool, drainTime time.Duration) bool {
 
 	w := newWalker()
 	w.message(b.ProtoReflect(), "")
-	cc := &crossCheck{w: w, drainTime: drainTime}
+	cc := &crossCheck{w: w, drainTime: drainTime, access: access}
 	cc.run(&b)
 
 	errors, warnings := 0, 0
@@ -127,5 +145,9 @@ func check(file string, denyDeprecated bool, drainTime time.Duration) bool {
 	sr := b.GetStaticResources()
 	fmt.Printf("envoycheck: %s: OK: %d listener(s), %d cluster(s), %d route(s), %d typed_config(s) of %d type(s), %d messages validated, %d warning(s) (against %s)\n",
 		file, len(sr.GetListeners()), len(sr.GetClusters()), cc.routes, total, len(types), w.messages, warnings, apiVersion())
+	if access != nil {
+		fmt.Printf("envoycheck: %s: access table holds: %d RPCs (%d restricted) and %d open paths, %d calls evaluated through jwt_authn + rbac\n",
+			file, len(access.rpcs), len(access.restricted), len(access.open), cc.accessCases)
+	}
 	return true
 }

@@ -23,6 +23,10 @@ type crossCheck struct {
 	clusters  map[string]*clusterv3.Cluster
 	drainTime time.Duration
 	routes    int
+	// access is the access table to hold jwt_authn + rbac to (nil: not checked);
+	// accessCases counts the calls evaluated against it (access.go).
+	access      *accessSpec
+	accessCases int
 }
 
 func (c *crossCheck) run(b *bootstrapv3.Bootstrap) {
@@ -121,6 +125,7 @@ func (c *crossCheck) hcm(h *hcmv3.HttpConnectionManager, path string) {
 	if len(filters) == 0 || !isRouter(filters[len(filters)-1]) {
 		c.w.add(true, joinKey(path, "http_filters"), "the last HTTP filter must be envoy.filters.http.router")
 	}
+	c.authFilters(h, path)
 
 	drain := 5 * time.Second // Envoy's default drain_timeout
 	if h.GetDrainTimeout() != nil {
