@@ -24,11 +24,26 @@ export class DomainError extends Error {
     message: string,
     /** Machine-readable facts for the caller (for example `{sku: "A-1"}`). */
     readonly details: Readonly<Record<string, string>> = {},
-    options?: {cause?: unknown},
+    options?: {cause?: unknown; reason?: string},
   ) {
     super(message, options);
     this.name = new.target.name;
+    this.reason = options?.reason ?? reasonOf(new.target.name);
   }
+
+  /**
+   * What went wrong, for machines: UPPER_SNAKE_CASE, stable, sent to callers as a
+   * google.rpc.ErrorInfo reason (OutOfStockError → OUT_OF_STOCK).
+   */
+  readonly reason: string;
+}
+
+function reasonOf(className: string): string {
+  const name = className === 'DomainError' ? 'Domain' : className;
+  return name
+    .replace(/Error$/, '')
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toUpperCase();
 }
 
 /** The request is malformed in a way the schema rules cannot express. */
@@ -85,7 +100,7 @@ export class ConcurrentRequestError extends DomainError {
 
 /** A downstream system (provider, peer service) could not be reached. */
 export class UnavailableError extends DomainError {
-  constructor(message: string, options?: {cause?: unknown}) {
+  constructor(message: string, options?: {cause?: unknown; reason?: string}) {
     super('unavailable', message, {}, options);
   }
 }

@@ -5,8 +5,15 @@
  * handlers never pick status codes. Anything that is not a DomainError or a ConnectError
  * is a bug: the caller gets INTERNAL with no internals, the log gets the cause.
  */
+import {create} from '@bufbuild/protobuf';
 import {Code, ConnectError} from '@connectrpc/connect';
+import {ErrorInfoSchema} from '../../../gen/google/rpc/error_details_pb.js';
 import {DomainError, type ErrorKind} from '../errors/domain_error.js';
+
+/** The google.rpc.ErrorInfo domain of every Agora error. */
+export const ERROR_DOMAIN = 'agora';
+/** Bounds what one detail value may add to the trailer. */
+const MAX_DETAIL_CHARS = 256;
 
 const CODE_OF_KIND: Record<ErrorKind, Code> = {
   invalid_argument: Code.InvalidArgument,
@@ -24,14 +31,34 @@ const CODE_OF_KIND: Record<ErrorKind, Code> = {
 export function toConnectError(err: unknown): ConnectError {
   if (err instanceof ConnectError) return err;
   if (err instanceof DomainError) {
-    const error = new ConnectError(
+    // The machine-readable facts as a standard detail, so any gRPC or Connect client can
+    // read them (out of stock: sku, requested, available).
+    const metadata = Object.fromEntries(
+      Object.entries(err.details).map(([k, v]) => [
+        k,
+        v.slice(0, MAX_DETAIL_CHARS),
+      ]),
+    );
+    const details =
+      err.kind === 'internal'
+        ? []
+        : [
+            {
+              desc: ErrorInfoSchema,
+              value: create(ErrorInfoSchema, {
+                reason: err.reason,
+                domain: ERROR_DOMAIN,
+                metadata,
+              }),
+            },
+          ];
+    return new ConnectError(
       err.message,
       CODE_OF_KIND[err.kind],
       undefined,
-      undefined,
+      details,
       err,
     );
-    return error;
   }
   return new ConnectError(
     'internal error; see the service log',

@@ -15,11 +15,18 @@ import {
   Code,
   ConnectError,
   cors as connectCors,
-  type ConnectRouter,
+  createConnectRouter,
+  type ConnectRouterOptions,
   type Interceptor,
   type ServiceImpl,
 } from '@connectrpc/connect';
-import {connectNodeAdapter} from '@connectrpc/connect-node';
+import {
+  compressionBrotli,
+  compressionGzip,
+  universalRequestFromNodeRequest,
+  universalResponseToNodeResponse,
+} from '@connectrpc/connect-node';
+import type {UniversalServerResponse} from '@connectrpc/connect/protocol';
 import {CallPipeline, PRINCIPAL} from './call_pipeline.js';
 import {toConnectError} from './error_mapping.js';
 import type {CallObserver} from './grpc_adapter.js';
@@ -115,13 +122,11 @@ export interface HttpEdgeOptions {
 /** Starts the edge listener. */
 export async function startHttpEdge(opts: HttpEdgeOptions): Promise<HttpEdge> {
   const {bindings, isServing, metrics} = opts;
-  const handler = connectNodeAdapter({
-    routes: (router: ConnectRouter) => {
-      for (const b of bindings) router.service(b.service, b.impl as never);
-    },
+  const handler = connectHandler(bindings, {
     interceptors: [edgeInterceptor(opts.observer, opts.pipeline)],
     // Bounds the message after decompression too, so a gzip bomb stops at the limit.
     readMaxBytes: opts.maxRequestBytes,
+    acceptCompression: [compressionGzip, compressionBrotli],
   });
   const origins = new Set(opts.corsOrigins);
   const anyHost = opts.allowedHosts.includes('*');
@@ -217,6 +222,70 @@ export async function startHttpEdge(opts: HttpEdgeOptions): Promise<HttpEdge> {
         server.close(() => resolve());
         server.closeIdleConnections();
       }),
+  };
+}
+
+/**
+ * connect-node's request handler (what connectNodeAdapter builds), with one mend:
+ * connect-es answers a Connect request whose binary body is not a protobuf message
+ * INTERNAL ("parse binary: …", protocol/serialization.ts), which tells the caller the
+ * server broke. It is bad input, as it is on the gRPC port (and for bad JSON here):
+ * INVALID_ARGUMENT.
+ */
+function connectHandler(
+  bindings: ServiceBinding[],
+  options: ConnectRouterOptions,
+): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+  const router = createConnectRouter(options);
+  for (const b of bindings) router.service(b.service, b.impl as never);
+  const paths = new Map(router.handlers.map(h => [h.requestPath, h]));
+  return (req, res) => {
+    const handler = paths.get(req.url?.split('?', 1)[0] ?? '');
+    if (!handler) {
+      res.writeHead(404).end();
+      return;
+    }
+    handler(universalRequestFromNodeRequest(req, res, undefined, undefined))
+      .then(uRes => mendParseError(uRes, handler.method.input.typeName))
+      .then(uRes => universalResponseToNodeResponse(uRes, res))
+      .catch(() => res.destroy());
+  };
+}
+
+async function mendParseError(
+  uRes: UniversalServerResponse,
+  typeName: string,
+): Promise<UniversalServerResponse> {
+  // Only a Connect unary error is a 500 with a JSON body; everything else passes as is.
+  if (uRes.status !== 500 || !uRes.body) return uRes;
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of uRes.body) chunks.push(chunk);
+  const bytes = Buffer.concat(chunks);
+  let error: {code?: string; message?: string} = {};
+  try {
+    error = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    // not JSON: passed on unchanged below
+  }
+  const parseError =
+    error.code === 'internal' && error.message?.startsWith('parse binary:');
+  const body = parseError
+    ? Buffer.from(
+        JSON.stringify({
+          code: 'invalid_argument',
+          message: `the request is not a valid ${typeName} message`,
+        }),
+      )
+    : bytes;
+  const header = new Headers(uRes.header);
+  header.delete('content-length');
+  return {
+    ...uRes,
+    status: parseError ? 400 : uRes.status,
+    header,
+    body: (async function* () {
+      yield body;
+    })(),
   };
 }
 

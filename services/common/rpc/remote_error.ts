@@ -4,6 +4,7 @@
  * failures in domain terms and never see Connect types.
  */
 import {Code, ConnectError} from '@connectrpc/connect';
+import {ErrorInfoSchema} from '../../../gen/google/rpc/error_details_pb.js';
 import {DomainError, type ErrorKind} from '../errors/domain_error.js';
 
 const KIND_OF_CODE: Partial<Record<Code, ErrorKind>> = {
@@ -28,7 +29,15 @@ export function fromRemote(err: unknown, peer: string): unknown {
     kind === 'unavailable'
       ? `${peer} unavailable: ${err.rawMessage}`
       : err.rawMessage;
-  return new DomainError(kind, message, {peer}, {cause: err});
+  // The peer's ErrorInfo (reason and facts) travels on, so Order can answer "out of
+  // stock: sku, requested, available" as Inventory said it.
+  const info = err.findDetails(ErrorInfoSchema)[0];
+  return new DomainError(
+    kind,
+    message,
+    {...(info?.metadata ?? {}), peer},
+    {cause: err, reason: info?.reason || undefined},
+  );
 }
 
 /** Runs a client call and converts its error. */

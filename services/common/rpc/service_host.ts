@@ -12,13 +12,13 @@ import type {AddressInfo} from 'node:net';
 import type {DescMethod, DescService} from '@bufbuild/protobuf';
 import type {ConnectError} from '@connectrpc/connect';
 import * as grpc from '@grpc/grpc-js';
-import {HealthImplementation} from 'grpc-health-check';
 import {Health} from '../../../gen/grpc/health/v1/health_pb.js';
 import type {ServiceConfig} from '../config/service_config.js';
 import type {Logger} from '../log/logger.js';
 import {TokenVerifier} from '../auth/token_verifier.js';
 import {CallPipeline} from './call_pipeline.js';
 import {isServerFault} from './error_mapping.js';
+import {HealthService} from './health.js';
 import {RateLimiter} from './rate_limiter.js';
 import {addConnectService, type CallObserver} from './grpc_adapter.js';
 import {
@@ -94,11 +94,10 @@ export async function hostService(opts: HostOptions): Promise<RunningService> {
       pipeline,
     );
   }
-  const statuses: Record<string, 'SERVING' | 'NOT_SERVING'> = {
-    '': 'NOT_SERVING',
-  };
-  for (const b of bindings) statuses[b.service.typeName] = 'NOT_SERVING';
-  const health = new HealthImplementation(statuses);
+  const health = new HealthService([
+    '',
+    ...bindings.map(b => b.service.typeName),
+  ]);
   health.addToServer(server);
   // The health service is described too, so `buf curl` can call it by reflection.
   addReflection(server, [...bindings.map(b => b.service), Health]);
@@ -125,7 +124,7 @@ export async function hostService(opts: HostOptions): Promise<RunningService> {
   });
   const setServing = (status: 'SERVING' | 'NOT_SERVING') => {
     serving = status === 'SERVING';
-    for (const name of Object.keys(statuses)) health.setStatus(name, status);
+    health.setStatus(status);
   };
   setServing('SERVING');
   log.lifecycle('serving', {

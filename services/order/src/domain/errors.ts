@@ -8,7 +8,8 @@ import {
 /** Inventory could not hold a line; the message (from Inventory) names the SKU. */
 export class StockShortageError extends DomainError {
   constructor(message: string, details: Record<string, string> = {}) {
-    super('failed_precondition', message, details);
+    // Inventory's reason: the buyer's client reads one reason for "not enough stock".
+    super('failed_precondition', message, details, {reason: 'OUT_OF_STOCK'});
   }
 }
 
