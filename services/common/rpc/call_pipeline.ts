@@ -16,7 +16,11 @@ import {
   type HandlerContext,
 } from '@connectrpc/connect';
 import {ACCESS_TABLE, ACCESS_WHO, mayCall} from '../auth/access_table.js';
-import {AUTH_OFF_PRINCIPAL, type Principal} from '../auth/principal.js';
+import {
+  AUTH_OFF_PRINCIPAL,
+  callerKey,
+  type Principal,
+} from '../auth/principal.js';
 import type {TokenVerifier} from '../auth/token_verifier.js';
 import type {RateLimiter} from './rate_limiter.js';
 import {validateRequest} from './validation.js';
@@ -36,10 +40,41 @@ export interface CallPipelineOptions {
   /** Absent: authentication is off (benchmark A/B runs; refused in production). */
   verifier?: TokenVerifier;
   limiter?: RateLimiter;
+  /** Open watch streams one caller may hold at once (service identities exempt). */
+  maxStreamsPerCaller?: number;
 }
 
 export class CallPipeline {
+  private readonly openStreams = new Map<string, number>();
+
   constructor(private readonly opts: CallPipelineOptions = {}) {}
+
+  /**
+   * Counts a watch stream against its caller; returns the release to call when it ends.
+   * Past the limit the stream is refused with RESOURCE_EXHAUSTED, so one caller's
+   * thousand streams cannot take the memory every other caller needs.
+   */
+  openStream(principal: Principal): () => void {
+    const max = this.opts.maxStreamsPerCaller;
+    if (max === undefined || principal.kind === 'service') return () => {};
+    const key = callerKey(principal);
+    const open = this.openStreams.get(key) ?? 0;
+    if (open >= max) {
+      throw new ConnectError(
+        `at most ${max} open watch streams per caller; close one first`,
+        Code.ResourceExhausted,
+      );
+    }
+    this.openStreams.set(key, open + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.openStreams.get(key) ?? 1) - 1;
+      if (left <= 0) this.openStreams.delete(key);
+      else this.openStreams.set(key, left);
+    };
+  }
 
   /**
    * Admits a call or throws the ConnectError that refuses it. Synchronous when the

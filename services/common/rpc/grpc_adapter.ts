@@ -33,6 +33,7 @@ import * as grpc from '@grpc/grpc-js';
 import type {Principal} from '../auth/principal.js';
 import {PRINCIPAL, type CallPipeline} from './call_pipeline.js';
 import {toConnectError} from './error_mapping.js';
+import {acceptEncoded, EncodedResponse} from './streams.js';
 
 /** Told about every finished call (logging, metrics). Must not throw. */
 export interface CallObserver {
@@ -67,8 +68,11 @@ export function grpcServiceDefinition(
       // Decoded by the handler (decodeRequest), where a malformed message can be answered
       // INVALID_ARGUMENT: grpc-js answers a throwing deserializer with INTERNAL.
       requestDeserialize: (b: Buffer) => b as never,
-      responseSerialize: (m: MessageShape<DescMessage>) =>
-        Buffer.from(toBinary(method.output, m)),
+      // Watch streams write events encoded once for every watcher (streams.ts).
+      responseSerialize: (m: MessageShape<DescMessage> | EncodedResponse) =>
+        m instanceof EncodedResponse
+          ? Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength)
+          : Buffer.from(toBinary(method.output, m)),
       responseDeserialize: (b: Buffer) => fromBinary(method.output, b),
       originalName: method.name,
     };
@@ -292,6 +296,7 @@ export function addConnectService<S extends DescService>(
         const start = performance.now();
         void (async () => {
           let ctx: GrpcHandlerContext | undefined;
+          let release = () => {};
           try {
             if (!fn) throw unimplemented(service, method);
             const request = decodeRequest(method, call.request);
@@ -300,6 +305,7 @@ export function addConnectService<S extends DescService>(
               authorizationOf(call.metadata),
               request,
             );
+            release = pipeline.openStream(principal);
             ctx = new GrpcHandlerContext(
               service,
               method,
@@ -307,10 +313,15 @@ export function addConnectService<S extends DescService>(
               shutdownSignal,
               principal,
             );
+            acceptEncoded(ctx);
             const stream = fn(request, ctx) as AsyncIterable<unknown>;
             for await (const res of stream) {
               if (call.cancelled) break;
-              if (!call.write(create(method.output, res as never))) {
+              const message =
+                res instanceof EncodedResponse
+                  ? res
+                  : create(method.output, res as never);
+              if (!call.write(message)) {
                 // Respect HTTP/2 flow control: a slow watcher must not buffer unbounded.
                 await new Promise<void>(resolve => {
                   call.once('drain', resolve);
@@ -325,6 +336,7 @@ export function addConnectService<S extends DescService>(
             finish(start, error);
             if (!call.cancelled) call.emit('error', toGrpcStatus(error));
           } finally {
+            release();
             ctx?.done();
           }
         })();

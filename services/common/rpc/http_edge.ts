@@ -73,7 +73,17 @@ export function edgeInterceptor(
         req.stream ? undefined : req.message,
       );
       req.contextValues.set(PRINCIPAL, principal);
-      const res = await next(req);
+      const release =
+        req.method.methodKind === 'server_streaming'
+          ? pipeline.openStream(principal)
+          : () => {};
+      let res;
+      try {
+        res = await next(req);
+      } catch (err) {
+        release();
+        throw err;
+      }
       if (!res.stream) {
         done();
         return res;
@@ -87,6 +97,8 @@ export function edgeInterceptor(
             done();
           } catch (err) {
             throw done(err);
+          } finally {
+            release();
           }
         })(),
       };

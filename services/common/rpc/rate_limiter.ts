@@ -18,6 +18,8 @@ export type RpcClass = 'read' | 'write' | 'report' | 'watch';
 export interface RateLimits {
   /** Calls per second per caller for each class; the burst allowance is twice that. */
   perSecond: Record<RpcClass, number>;
+  /** Watch streams one caller may hold open at once. */
+  maxStreamsPerCaller: number;
 }
 
 export function readRateLimits(env: EnvReader): RateLimits {
@@ -30,6 +32,12 @@ export function readRateLimits(env: EnvReader): RateLimits {
       report: rate('report', 1),
       watch: rate('watch', 5),
     },
+    maxStreamsPerCaller: env.int(
+      'AGORA_MAX_STREAMS_PER_CALLER',
+      16,
+      1,
+      100_000,
+    ),
   };
 }
 

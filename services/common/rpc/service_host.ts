@@ -75,6 +75,7 @@ export async function hostService(opts: HostOptions): Promise<RunningService> {
       ? {
           verifier: new TokenVerifier(config.auth),
           limiter: new RateLimiter(config.rateLimits),
+          maxStreamsPerCaller: config.rateLimits.maxStreamsPerCaller,
         }
       : {},
   );

@@ -1,7 +1,63 @@
 /**
  * Fan-out of live events to server-streaming RPCs (watch calls).
+ *
+ * An event is turned into its response bytes once, however many watch it (fanOut), and
+ * the same bytes are written to every watcher on the gRPC port (EncodedResponse): 2,000
+ * watchers cost one encode per event, not 2,000 decodes and 2,000 encodes. Each watcher
+ * holds at most a bounded number of events not yet sent (streamOf), then its stream ends
+ * with RESOURCE_EXHAUSTED, so a slow reader cannot pin memory.
  */
-import {Code, ConnectError} from '@connectrpc/connect';
+import {
+  fromBinary,
+  type DescMessage,
+  type MessageInitShape,
+} from '@bufbuild/protobuf';
+import {Code, ConnectError, type HandlerContext} from '@connectrpc/connect';
+
+/** Events a watcher may fall behind by before its stream is ended. */
+export const MAX_WATCHER_BACKLOG = 1000;
+
+/** A response already encoded; the gRPC port writes its bytes as they are. */
+export class EncodedResponse {
+  constructor(readonly bytes: Uint8Array) {}
+}
+
+/** Told whether a handler context belongs to the gRPC port (grpc_adapter.ts). */
+const writesEncoded = new WeakSet<object>();
+
+/** Marks `ctx` as one that writes EncodedResponse bytes unchanged. */
+export function acceptEncoded(ctx: object): void {
+  writesEncoded.add(ctx);
+}
+
+/**
+ * The response to yield for pre-encoded `bytes`: the bytes themselves on the gRPC port;
+ * decoded on the Connect / gRPC-Web edge, whose library encodes every message itself.
+ */
+export function encodedResponse<D extends DescMessage>(
+  ctx: HandlerContext,
+  schema: D,
+  bytes: Uint8Array,
+): MessageInitShape<D> {
+  return writesEncoded.has(ctx)
+    ? (new EncodedResponse(bytes) as unknown as MessageInitShape<D>)
+    : (fromBinary(schema, bytes) as MessageInitShape<D>);
+}
+
+/**
+ * A hub of frames made from `subscribe`'s events, each made once (and only while
+ * someone watches), for every watcher to share.
+ */
+export function fanOut<T, F>(
+  subscribe: (push: (event: T) => void) => unknown,
+  frame: (event: T) => F,
+): Hub<F> {
+  const hub = new Hub<F>();
+  subscribe(event => {
+    if (hub.size > 0) hub.publish(frame(event));
+  });
+  return hub;
+}
 
 /** Delivers each published value to every current subscriber. */
 export class Hub<T> {
@@ -30,7 +86,7 @@ export class Hub<T> {
 export function streamOf<T>(
   subscribe: (push: (value: T) => void) => () => void,
   signal: AbortSignal,
-  maxBuffered = 10_000,
+  maxBuffered = MAX_WATCHER_BACKLOG,
 ): AsyncIterableIterator<T> & {return(): Promise<IteratorResult<T>>} {
   // Subscribe now, not on the first next(): callers read a snapshot after this returns
   // and must not miss a change made in between.

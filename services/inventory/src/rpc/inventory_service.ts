@@ -1,11 +1,20 @@
 /**
  * InventoryService handlers: request → command, one use case, result → response.
  */
-import {fromBinary} from '@bufbuild/protobuf';
+import {create, fromBinary, toBinary} from '@bufbuild/protobuf';
 import type {HandlerContext, ServiceImpl} from '@connectrpc/connect';
 import * as inventoryv1 from '../../../../gen/agora/inventory/v1/inventory_pb.js';
-import type {InventoryService} from '../../../../gen/agora/inventory/v1/inventory_service_pb.js';
-import {Hub, streamOf} from '../../../common/rpc/streams.js';
+import {
+  WatchLowStockAlertsResponseSchema,
+  WatchStockResponseSchema,
+  type InventoryService,
+} from '../../../../gen/agora/inventory/v1/inventory_service_pb.js';
+import {
+  encodedResponse,
+  fanOut,
+  Hub,
+  streamOf,
+} from '../../../common/rpc/streams.js';
 import type {AdjustStock} from '../app/adjust_stock.js';
 import type {
   CommitReservation,
@@ -39,9 +48,36 @@ export interface InventoryUseCases {
   alertEvents: Hub<Uint8Array>;
 }
 
+/** A stock change as every watcher receives it: its SKU and its response bytes. */
+interface StockFrame {
+  sku: string;
+  bytes: Uint8Array;
+}
+
 export function createInventoryService(
   uc: InventoryUseCases,
 ): ServiceImpl<typeof InventoryService> {
+  // Each change and each alert encoded once, however many watch it.
+  const stockFeed = fanOut<StockLevel, StockFrame>(
+    push => uc.watchLevels(undefined, push),
+    level => ({
+      sku: level.sku,
+      bytes: toBinary(
+        WatchStockResponseSchema,
+        create(WatchStockResponseSchema, {level: levelToProto(level)}),
+      ),
+    }),
+  );
+  const alertFeed = fanOut<Uint8Array, Uint8Array>(
+    push => uc.alertEvents.subscribe(push),
+    body =>
+      toBinary(
+        WatchLowStockAlertsResponseSchema,
+        create(WatchLowStockAlertsResponseSchema, {
+          alert: fromBinary(inventoryv1.LowStockAlertSchema, body),
+        }),
+      ),
+  );
   return {
     async reserveStock(req) {
       const ttl = req.ttl;
@@ -116,10 +152,11 @@ export function createInventoryService(
 
     async *watchStock(req, ctx: HandlerContext) {
       const skus = req.skus.length > 0 ? req.skus : undefined;
+      const wanted = skus ? new Set(skus) : undefined;
       // Subscribe before reading the snapshot so no change falls between the two;
       // versions let the client drop a change older than the snapshot.
-      const changes = streamOf<StockLevel>(
-        push => uc.watchLevels(skus, push),
+      const changes = streamOf<StockFrame>(
+        push => stockFeed.subscribe(push),
         ctx.signal,
       );
       try {
@@ -130,7 +167,10 @@ export function createInventoryService(
               yield {level: levelToProto(level)};
           }
         }
-        for await (const level of changes) yield {level: levelToProto(level)};
+        for await (const frame of changes) {
+          if (!wanted || wanted.has(frame.sku))
+            yield encodedResponse(ctx, WatchStockResponseSchema, frame.bytes);
+        }
       } finally {
         await changes.return();
       }
@@ -146,11 +186,11 @@ export function createInventoryService(
     },
 
     async *watchLowStockAlerts(_req, ctx: HandlerContext) {
-      for await (const body of streamOf<Uint8Array>(
-        push => uc.alertEvents.subscribe(push),
+      for await (const bytes of streamOf<Uint8Array>(
+        push => alertFeed.subscribe(push),
         ctx.signal,
       )) {
-        yield {alert: fromBinary(inventoryv1.LowStockAlertSchema, body)};
+        yield encodedResponse(ctx, WatchLowStockAlertsResponseSchema, bytes);
       }
     },
   };

@@ -1,14 +1,22 @@
 /**
  * OrderService handlers: request → command, one use case, result → response.
  */
-import {fromBinary} from '@bufbuild/protobuf';
+import {create, fromBinary, toBinary} from '@bufbuild/protobuf';
 import type {HandlerContext, ServiceImpl} from '@connectrpc/connect';
 import * as orderv1 from '../../../../gen/agora/order/v1/order_pb.js';
-import type {OrderService} from '../../../../gen/agora/order/v1/order_service_pb.js';
+import {
+  WatchOrderEventsResponseSchema,
+  type OrderService,
+} from '../../../../gen/agora/order/v1/order_service_pb.js';
 import {moneyFromProto} from '../../../common/money/money_proto.js';
 import {customerScope} from '../../../common/auth/principal.js';
 import {principalOf} from '../../../common/rpc/call_pipeline.js';
-import {Hub, streamOf} from '../../../common/rpc/streams.js';
+import {
+  encodedResponse,
+  fanOut,
+  Hub,
+  streamOf,
+} from '../../../common/rpc/streams.js';
 import {
   annotateCall,
   ORDER_ID_ATTRIBUTE,
@@ -27,9 +35,29 @@ export interface OrderUseCases {
   events: Hub<Uint8Array>;
 }
 
+/** An order event as every watcher receives it: whose it is, and its response bytes. */
+interface OrderEventFrame {
+  customerId: string;
+  bytes: Uint8Array;
+}
+
 export function createOrderService(
   uc: OrderUseCases,
 ): ServiceImpl<typeof OrderService> {
+  // Each event decoded and encoded once, however many watch it.
+  const feed = fanOut<Uint8Array, OrderEventFrame>(
+    push => uc.events.subscribe(push),
+    body => {
+      const event = fromBinary(orderv1.OrderEventSchema, body);
+      return {
+        customerId: event.order?.customerId ?? '',
+        bytes: toBinary(
+          WatchOrderEventsResponseSchema,
+          create(WatchOrderEventsResponseSchema, {event}),
+        ),
+      };
+    },
+  );
   return {
     async createOrder(req, ctx) {
       requireSameCustomer(req.customerId, scopeOf(ctx));
@@ -91,13 +119,16 @@ export function createOrderService(
       requireSameCustomer(req.customerId, scope);
       // A customer sees only its own orders' events, whatever it asked for.
       const customerId = scope ?? req.customerId;
-      for await (const body of streamOf<Uint8Array>(
-        push => uc.events.subscribe(push),
+      for await (const frame of streamOf<OrderEventFrame>(
+        push => feed.subscribe(push),
         ctx.signal,
       )) {
-        const event = fromBinary(orderv1.OrderEventSchema, body);
-        if (!customerId || event.order?.customerId === customerId)
-          yield {event};
+        if (!customerId || frame.customerId === customerId)
+          yield encodedResponse(
+            ctx,
+            WatchOrderEventsResponseSchema,
+            frame.bytes,
+          );
       }
     },
   };

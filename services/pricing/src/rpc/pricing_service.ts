@@ -1,13 +1,21 @@
 /**
  * PricingService handlers: request → command, one use case, result → response.
  */
-import {fromBinary} from '@bufbuild/protobuf';
+import {create, fromBinary, toBinary} from '@bufbuild/protobuf';
 import type {HandlerContext, ServiceImpl} from '@connectrpc/connect';
 import * as pricingv1 from '../../../../gen/agora/pricing/v1/pricing_pb.js';
-import type {PricingService} from '../../../../gen/agora/pricing/v1/pricing_service_pb.js';
+import {
+  WatchPricesResponseSchema,
+  type PricingService,
+} from '../../../../gen/agora/pricing/v1/pricing_service_pb.js';
 import {InvalidArgumentError} from '../../../common/errors/domain_error.js';
 import {moneyFromProto} from '../../../common/money/money_proto.js';
-import {Hub, streamOf} from '../../../common/rpc/streams.js';
+import {
+  encodedResponse,
+  fanOut,
+  Hub,
+  streamOf,
+} from '../../../common/rpc/streams.js';
 import type {ManageRules} from '../app/manage_rules.js';
 import type {PricingStore} from '../app/ports.js';
 import type {QuotePrices} from '../app/quote_prices.js';
@@ -29,9 +37,29 @@ export interface PricingUseCases {
   priceChanges: Hub<Uint8Array>;
 }
 
+/** A price change as every watcher receives it: its SKU and its response bytes. */
+interface PriceFrame {
+  sku: string;
+  bytes: Uint8Array;
+}
+
 export function createPricingService(
   uc: PricingUseCases,
 ): ServiceImpl<typeof PricingService> {
+  // Each change decoded and encoded once, however many watch it.
+  const feed = fanOut<Uint8Array, PriceFrame>(
+    push => uc.priceChanges.subscribe(push),
+    body => {
+      const change = fromBinary(pricingv1.PriceChangeSchema, body);
+      return {
+        sku: change.sku,
+        bytes: toBinary(
+          WatchPricesResponseSchema,
+          create(WatchPricesResponseSchema, {change}),
+        ),
+      };
+    },
+  );
   return {
     async setBasePrice(req) {
       const price = await uc.setBasePrice.execute(
@@ -80,12 +108,12 @@ export function createPricingService(
 
     async *watchPrices(req, ctx: HandlerContext) {
       const skus = req.skus.length > 0 ? new Set(req.skus) : undefined;
-      for await (const body of streamOf<Uint8Array>(
-        push => uc.priceChanges.subscribe(push),
+      for await (const frame of streamOf<PriceFrame>(
+        push => feed.subscribe(push),
         ctx.signal,
       )) {
-        const change = fromBinary(pricingv1.PriceChangeSchema, body);
-        if (!skus || skus.has(change.sku)) yield {change};
+        if (!skus || skus.has(frame.sku))
+          yield encodedResponse(ctx, WatchPricesResponseSchema, frame.bytes);
       }
     },
 
