@@ -134,7 +134,7 @@ describe('request size', () => {
       expect([413, -1]).toContain(res.status);
     }
     await everyServiceHealthy();
-  });
+  }, 60_000);
 
   it('refuses a gzip bomb on the HTTP edge (64 MiB of JSON inflated from 64 KiB)', async () => {
     const bomb = gzipSync(
@@ -157,7 +157,7 @@ describe('request size', () => {
       });
     }
     await everyServiceHealthy();
-  });
+  }, 60_000);
 
   it('refuses a 64 MiB message and a gzip bomb on the gRPC port of every service', async () => {
     // Field 1 (sku), length-delimited, 64 MiB long: a valid protobuf encoding.
@@ -172,7 +172,7 @@ describe('request size', () => {
       }
     }
     await everyServiceHealthy();
-  });
+  }, 60_000);
 });
 
 describe('bad bytes and bad text', () => {
@@ -324,5 +324,62 @@ describe('rate limits and error details', () => {
       domain: 'agora',
       metadata: {sku: 'LIM-2', requested: '5', available: '2'},
     });
+  });
+});
+
+describe('bounded requests', () => {
+  it('lets only the Order service hold stock for longer than 15 minutes', async () => {
+    await sys.inventory.adjustStock({
+      requestId: randomUUID(),
+      sku: 'LIM-3',
+      delta: 5,
+      reason: StockAdjustmentReason.RESTOCK,
+    });
+    const twoHours = {seconds: 7200n, nanos: 0};
+    const req = () => ({
+      reservationId: randomUUID(),
+      orderId: randomUUID(),
+      lines: [{sku: 'LIM-3', quantity: 1}],
+      ttl: twoHours,
+    });
+    const asAdmin = await sys.inventory
+      .reserveStock(req())
+      .catch((e: unknown) => ConnectError.from(e));
+    expect(asAdmin).toMatchObject({code: Code.InvalidArgument});
+    expect((asAdmin as ConnectError).rawMessage).toMatch(
+      /ttl: must be at most 15 minutes/,
+    );
+    const order = `Bearer ${await sys.issuer.mintForService('order', {
+      subject: 'service:order',
+      roles: ['service:order'],
+    })}`;
+    const {reservation} = await sys.inventory.reserveStock(req(), {
+      headers: {authorization: order},
+    });
+    expect(reservation?.reservationId).toBeTruthy();
+  });
+
+  it('bounds price rules: 20 per SKU, conditions within range', async () => {
+    const rule = (threshold: number) => ({
+      name: `rule ${threshold}`,
+      sku: 'LIM-4',
+      condition: {case: 'stockAtOrBelow' as const, value: {threshold}},
+      adjustmentPercent: '1',
+    });
+    for (let i = 0; i < 20; i++) await sys.pricing.createPriceRule(rule(i));
+    const over = await sys.pricing
+      .createPriceRule(rule(20))
+      .catch((e: unknown) => ConnectError.from(e));
+    expect(over).toMatchObject({code: Code.ResourceExhausted});
+    expect((over as ConnectError).findDetails(ErrorInfoSchema)[0]?.reason).toBe(
+      'PRICE_RULE_LIMIT',
+    );
+    const huge = await sys.pricing
+      .createPriceRule({...rule(2_000_000), sku: 'LIM-5'})
+      .catch((e: unknown) => ConnectError.from(e));
+    expect(huge).toMatchObject({code: Code.InvalidArgument});
+    const {rules} = await sys.pricing.listPriceRules({});
+    expect(rules.filter(r => r.sku === 'LIM-4')).toHaveLength(20);
+    expect(rules.filter(r => r.sku === 'LIM-5')).toHaveLength(0);
   });
 });

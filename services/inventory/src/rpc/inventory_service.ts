@@ -9,6 +9,8 @@ import {
   WatchStockResponseSchema,
   type InventoryService,
 } from '../../../../gen/agora/inventory/v1/inventory_service_pb.js';
+import {InvalidArgumentError} from '../../../common/errors/domain_error.js';
+import {principalOf} from '../../../common/rpc/call_pipeline.js';
 import {
   encodedResponse,
   fanOut,
@@ -48,6 +50,9 @@ export interface InventoryUseCases {
   alertEvents: Hub<Uint8Array>;
 }
 
+/** The longest reservation a caller other than the Order service may ask for. */
+const OPERATOR_MAX_TTL_MS = 15 * 60_000;
+
 /** A stock change as every watcher receives it: its SKU and its response bytes. */
 interface StockFrame {
   sku: string;
@@ -79,8 +84,23 @@ export function createInventoryService(
       ),
   );
   return {
-    async reserveStock(req) {
+    async reserveStock(req, ctx) {
       const ttl = req.ttl;
+      const ttlMs = ttl
+        ? Number(ttl.seconds) * 1000 + Math.floor(ttl.nanos / 1e6)
+        : undefined;
+      // Only the Order service's saga may hold stock for long; anyone else (an operator
+      // by hand) gets at most the default lease, so a mistake cannot freeze stock for a day.
+      if (
+        principalOf(ctx).kind !== 'service' &&
+        ttlMs !== undefined &&
+        ttlMs > OPERATOR_MAX_TTL_MS
+      ) {
+        throw new InvalidArgumentError(
+          'ttl',
+          `must be at most ${OPERATOR_MAX_TTL_MS / 60_000} minutes for callers other than the Order service`,
+        );
+      }
       const reservation = await uc.reserve.execute({
         reservationId: req.reservationId,
         orderId: req.orderId,
@@ -89,9 +109,7 @@ export function createInventoryService(
           warehouseId: l.warehouseId,
           quantity: l.quantity,
         })),
-        ttlMs: ttl
-          ? Number(ttl.seconds) * 1000 + Math.floor(ttl.nanos / 1e6)
-          : undefined,
+        ttlMs,
       });
       return {reservation: reservationToProto(reservation)};
     },

@@ -3,7 +3,10 @@
  * it can touch at once, so quotes follow it immediately.
  */
 import {randomUUID} from 'node:crypto';
-import {NotFoundError} from '../../../common/errors/domain_error.js';
+import {
+  DomainError,
+  NotFoundError,
+} from '../../../common/errors/domain_error.js';
 import {
   checkRule,
   sortRules,
@@ -22,11 +25,18 @@ export interface CreateRuleCommand {
   enabled: boolean;
 }
 
+/**
+ * How many rules may exist: every quote and every repricing evaluates them, so their
+ * number is bounded like any other input.
+ */
+export const RULE_LIMITS = {total: 1000, perSku: 20};
+
 export class ManageRules {
   constructor(
     private readonly store: PricingStore,
     private readonly reprice: Reprice,
     private readonly clock: Clock,
+    private readonly limits = RULE_LIMITS,
   ) {}
 
   async create(cmd: CreateRuleCommand): Promise<PriceRule> {
@@ -41,7 +51,26 @@ export class ManageRules {
       enabled: cmd.enabled,
       createdAt: this.clock.now(),
     };
-    await this.store.tx(tx => tx.insertRule(rule));
+    await this.store.tx(async tx => {
+      const count = await tx.lockAndCountRules(rule.sku);
+      if (count.total >= this.limits.total) {
+        throw new DomainError(
+          'resource_exhausted',
+          `at most ${this.limits.total} price rules; delete one first`,
+          {limit: String(this.limits.total)},
+          {reason: 'PRICE_RULE_LIMIT'},
+        );
+      }
+      if (count.sameSku >= this.limits.perSku) {
+        throw new DomainError(
+          'resource_exhausted',
+          `at most ${this.limits.perSku} price rules ${rule.sku ? `for SKU ${rule.sku}` : 'for every SKU'}; delete one first`,
+          {limit: String(this.limits.perSku), sku: rule.sku ?? ''},
+          {reason: 'PRICE_RULE_LIMIT'},
+        );
+      }
+      await tx.insertRule(rule);
+    });
     await this.repriceFor(rule);
     return rule;
   }

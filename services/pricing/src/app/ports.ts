@@ -66,6 +66,13 @@ export interface PricingTx {
   ): Promise<boolean>;
   /** Appends to the price history and queues the change event (outbox). */
   recordChange(change: PriceChange): Promise<void>;
+  /**
+   * Serializes rule creation (until the transaction ends) and counts the rules: all,
+   * and those of `sku` (undefined: the rules that apply to every SKU).
+   */
+  lockAndCountRules(
+    sku: string | undefined,
+  ): Promise<{total: number; sameSku: number}>;
   insertRule(rule: PriceRule): Promise<void>;
   deleteRule(id: string): Promise<boolean>;
 }

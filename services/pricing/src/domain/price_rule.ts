@@ -35,6 +35,8 @@ export interface MarketSignals {
 export const MIN_ADJUSTMENT = new Dec(-90);
 export const MAX_ADJUSTMENT = new Dec(500);
 const MAX_WINDOW_MS = 30 * 24 * 3600 * 1000;
+/** Thresholds and demand counts above this are typos, not rules. */
+const MAX_UNITS = 1_000_000;
 
 /** Checks a new rule's numbers; throws INVALID_ARGUMENT naming the field. */
 export function checkRule(
@@ -49,17 +51,25 @@ export function checkRule(
     );
   }
   if (condition.kind === 'stock_at_or_below') {
-    if (!Number.isInteger(condition.threshold) || condition.threshold < 0) {
+    if (
+      !Number.isInteger(condition.threshold) ||
+      condition.threshold < 0 ||
+      condition.threshold > MAX_UNITS
+    ) {
       throw new InvalidArgumentError(
         'stock_at_or_below.threshold',
-        'must be 0 or more',
+        `must be 0 to ${MAX_UNITS}`,
       );
     }
   } else {
-    if (!Number.isInteger(condition.units) || condition.units < 1) {
+    if (
+      !Number.isInteger(condition.units) ||
+      condition.units < 1 ||
+      condition.units > MAX_UNITS
+    ) {
       throw new InvalidArgumentError(
         'demand_at_or_above.units',
-        'must be 1 or more',
+        `must be 1 to ${MAX_UNITS}`,
       );
     }
     if (condition.windowMs < 1000 || condition.windowMs > MAX_WINDOW_MS) {

@@ -160,6 +160,22 @@ class PgPricingTx implements PricingTx {
     this.onEvent();
   }
 
+  async lockAndCountRules(
+    sku: string | undefined,
+  ): Promise<{total: number; sameSku: number}> {
+    // Two creations at once must not both pass a count of limit - 1.
+    await this.sql.query(
+      "select pg_advisory_xact_lock(hashtext('agora.pricing.price_rule'))",
+      [],
+    );
+    const [row] = await this.sql.query<{total: string; same: string}>(
+      `select count(*) as total, count(*) filter (where sku is not distinct from $1) as same
+         from price_rule`,
+      [sku ?? null],
+    );
+    return {total: Number(row.total), sameSku: Number(row.same)};
+  }
+
   async insertRule(r: PriceRule): Promise<void> {
     const c = r.condition;
     await this.sql.execute(

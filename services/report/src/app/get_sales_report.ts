@@ -1,6 +1,7 @@
 /**
  * GetSalesReport: a sales report computed now, from the latest sales.
  */
+import {FailedPreconditionError} from '../../../common/errors/domain_error.js';
 import type {ReportSpec} from '../domain/report_job.js';
 import {parseReportPeriod} from '../domain/report_period.js';
 import {
@@ -15,6 +16,13 @@ export interface GetSalesReportQuery {
   endDate: string;
   groupBy: GroupBy;
 }
+
+/**
+ * The most rows a report (and so its CSV export) may have: a by-day report of a year has
+ * 366 per currency; a by-product one grows with the catalogue, and past this it is too
+ * large to send in one message.
+ */
+export const MAX_REPORT_ROWS = 10_000;
 
 export class GetSalesReport {
   constructor(
@@ -36,6 +44,18 @@ export class GetSalesReport {
   async compute(spec: ReportSpec): Promise<SalesReport> {
     const generatedAt = this.clock.now();
     const figures = await this.sales.salesFigures(spec);
-    return buildSalesReport(spec.period, spec.groupBy, figures, generatedAt);
+    const report = buildSalesReport(
+      spec.period,
+      spec.groupBy,
+      figures,
+      generatedAt,
+    );
+    if (report.rows.length > MAX_REPORT_ROWS) {
+      throw new FailedPreconditionError(
+        `the report has ${report.rows.length} rows, more than the ${MAX_REPORT_ROWS} a report may hold; choose a shorter period`,
+        {rows: String(report.rows.length), limit: String(MAX_REPORT_ROWS)},
+      );
+    }
+    return report;
   }
 }
