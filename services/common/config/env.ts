@@ -4,6 +4,7 @@
  * Every service parses its configuration once, in its composition root, and fails fast
  * with a message that names the variable, instead of failing later on first use.
  */
+import {readFileSync} from 'node:fs';
 
 /** Thrown when an environment variable is present but unusable. */
 export class ConfigError extends Error {
@@ -11,6 +12,24 @@ export class ConfigError extends Error {
     super(`${variable} ${problem}, got ${JSON.stringify(value)}`);
     this.name = 'ConfigError';
   }
+}
+
+/**
+ * `url` with its password, if it has one, replaced by `***`, for messages and logs; the
+ * rest is left exactly as written. Works on strings that do not parse as URLs too: the
+ * password is what lies between the first `:` and the last `@` of the authority.
+ */
+export function redactUrl(url: string): string {
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(url);
+  if (!scheme) return url;
+  const start = scheme[0].length;
+  const authorityEnd = url.slice(start).search(/[/?#]/);
+  const end = authorityEnd === -1 ? url.length : start + authorityEnd;
+  const at = url.lastIndexOf('@', end - 1);
+  if (at < start) return url;
+  const colon = url.indexOf(':', start);
+  if (colon === -1 || colon > at) return url;
+  return `${url.slice(0, colon + 1)}***${url.slice(at)}`;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -56,16 +75,71 @@ export class EnvReader {
     try {
       parsed = new URL(raw);
     } catch {
-      throw new ConfigError(name, 'must be a URL', raw);
+      throw new ConfigError(name, 'must be a URL', redactUrl(raw));
     }
     if (!protocols.includes(parsed.protocol)) {
       throw new ConfigError(
         name,
         `must be a ${protocols.map(p => p.replace(':', '://')).join(' or ')} URL`,
-        raw,
+        redactUrl(raw),
       );
     }
     return raw;
+  }
+
+  /**
+   * The content of the file the variable `name` names (a Docker secret such as
+   * /run/secrets/redis_password), without its final newline; undefined when `name` is
+   * unset. A file that is named but cannot be read, or is empty, is a ConfigError
+   * naming `name` (and the path, never the content), so a service stops at start.
+   */
+  secretFile(name: string): string | undefined {
+    const path = this.env[name];
+    if (path === undefined || path === '') return undefined;
+    let content: string;
+    try {
+      content = readFileSync(path, 'utf8');
+    } catch (err) {
+      const code = (err as {code?: string}).code ?? String(err);
+      throw new ConfigError(
+        name,
+        `names a file that cannot be read (${code})`,
+        path,
+      );
+    }
+    // Exactly one final newline (as `echo` and editors write it) is not part of it.
+    const secret = content.replace(/\r?\n$/, '');
+    if (secret === '') throw new ConfigError(name, 'names an empty file', path);
+    return secret;
+  }
+
+  /**
+   * A URL as `url()` reads it, whose password is the content of the file named by the
+   * variable `passwordFile` when that is set (replacing any password in the URL), so
+   * the URL itself can be written in plain configuration.
+   */
+  urlWithPasswordFile(
+    name: string,
+    fallback: string,
+    protocols: string[],
+    passwordFile: string,
+  ): string {
+    const raw = this.url(name, fallback, protocols);
+    const password = this.secretFile(passwordFile);
+    if (password === undefined) return raw;
+    const url = new URL(raw);
+    if (url.host === '') {
+      throw new ConfigError(
+        name,
+        `must name a host to take a password from ${passwordFile}`,
+        redactUrl(raw),
+      );
+    }
+    // Percent-encoded, so a password with @, :, / or % survives: pg, MikroORM and
+    // ioredis decode it with decodeURIComponent, amqplib with `unescape`, which gets
+    // only ASCII right (the generated passwords are hex: deploy/compose/init-secrets.sh).
+    url.password = encodeURIComponent(password);
+    return url.toString();
   }
 
   /** A host:port address. */
