@@ -2,8 +2,16 @@
  * The configuration every Agora service shares, and the default ports of the mesh.
  */
 import {readAuthConfig, type AuthConfig} from '../auth/auth_config.js';
+import type {DatabaseUrls} from '../db/database.js';
 import {readRateLimits, type RateLimits} from '../rpc/rate_limiter.js';
-import {EnvReader} from './env.js';
+import {ConfigError, EnvReader} from './env.js';
+
+/**
+ * The database a service uses when AGORA_DATABASE_URL is unset: the local superuser.
+ * The local launchers do not rely on it: they give each service its own role
+ * (service_process.ts's databaseEnvFor).
+ */
+export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/agora';
 
 /** The five services and their default gRPC ports on 127.0.0.1. */
 export const SERVICE_PORTS = {
@@ -25,8 +33,18 @@ export interface ServiceConfig {
   host: string;
   grpcPort: number;
   httpPort: number;
-  databaseUrl: string;
+  /**
+   * PostgreSQL, as two roles: `runtime` (AGORA_DATABASE_URL) for the pool, which may
+   * only read and write the service's tables; `migration` (AGORA_MIGRATION_DATABASE_URL,
+   * the same as `runtime` when unset) owns the schema and runs the migrations. Each
+   * password is the content of AGORA_DATABASE_PASSWORD_FILE and
+   * AGORA_MIGRATION_DATABASE_PASSWORD_FILE when set. Contains passwords: log only
+   * through redactUrl.
+   */
+  databaseUrl: DatabaseUrls;
+  /** Redis; its password from AGORA_REDIS_PASSWORD_FILE when set (redactUrl to log). */
   redisUrl: string;
+  /** RabbitMQ; its password from AGORA_AMQP_PASSWORD_FILE when set (redactUrl to log). */
   amqpUrl: string;
   /** Prefix for Redis keys, AMQP exchanges and queues, so test runs never touch dev data. */
   namespace: string;
@@ -66,17 +84,19 @@ export function readServiceConfig(
       `${prefix}HTTP_PORT`,
       grpcPort === 0 ? 0 : grpcPort + HTTP_PORT_OFFSET,
     ),
-    databaseUrl: env.url(
-      'AGORA_DATABASE_URL',
-      'postgres://postgres@127.0.0.1:5432/agora',
-      ['postgres:', 'postgresql:'],
+    databaseUrl: readDatabaseUrls(env),
+    redisUrl: env.urlWithPasswordFile(
+      'AGORA_REDIS_URL',
+      'redis://127.0.0.1:6379/0',
+      ['redis:'],
+      'AGORA_REDIS_PASSWORD_FILE',
     ),
-    redisUrl: env.url('AGORA_REDIS_URL', 'redis://127.0.0.1:6379/0', [
-      'redis:',
-    ]),
-    amqpUrl: env.url('AGORA_AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672', [
-      'amqp:',
-    ]),
+    amqpUrl: env.urlWithPasswordFile(
+      'AGORA_AMQP_URL',
+      'amqp://guest:guest@127.0.0.1:5672',
+      ['amqp:'],
+      'AGORA_AMQP_PASSWORD_FILE',
+    ),
     namespace: env.string('AGORA_NAMESPACE', 'agora'),
     logLevel: env.oneOf('AGORA_LOG_LEVEL', 'info', [
       'debug',
@@ -97,6 +117,39 @@ export function readServiceConfig(
     corsOrigins: list(env.string('AGORA_CORS_ORIGINS', '')),
     allowedHosts: list(
       env.string('AGORA_ALLOWED_HOSTS', 'localhost,127.0.0.1,::1'),
+    ),
+  };
+}
+
+const POSTGRES_PROTOCOLS = ['postgres:', 'postgresql:'];
+
+function readDatabaseUrls(env: EnvReader): DatabaseUrls {
+  const runtime = env.urlWithPasswordFile(
+    'AGORA_DATABASE_URL',
+    DEFAULT_DATABASE_URL,
+    POSTGRES_PROTOCOLS,
+    'AGORA_DATABASE_PASSWORD_FILE',
+  );
+  const owner = env.raw.AGORA_MIGRATION_DATABASE_URL;
+  if (owner === undefined || owner === '') {
+    // One role for both (a superuser on a dev machine, or a single-role deployment).
+    // A password file for a migration role that is not configured is a mistake.
+    if (env.raw.AGORA_MIGRATION_DATABASE_PASSWORD_FILE) {
+      throw new ConfigError(
+        'AGORA_MIGRATION_DATABASE_PASSWORD_FILE',
+        'is set but AGORA_MIGRATION_DATABASE_URL is not',
+        env.raw.AGORA_MIGRATION_DATABASE_PASSWORD_FILE,
+      );
+    }
+    return {runtime, migration: runtime};
+  }
+  return {
+    runtime,
+    migration: env.urlWithPasswordFile(
+      'AGORA_MIGRATION_DATABASE_URL',
+      owner,
+      POSTGRES_PROTOCOLS,
+      'AGORA_MIGRATION_DATABASE_PASSWORD_FILE',
     ),
   };
 }

@@ -6,6 +6,12 @@
  * services never read each other's tables, and each could move to its own server by
  * changing AGORA_DATABASE_URL.
  *
+ * Two roles per service (see service_roles.sql and deploy/compose/postgres-init/): the
+ * migrations connect as the owner of the schemas (AGORA_MIGRATION_DATABASE_URL), the
+ * pool as the service's own role, which can read and write its tables and nothing more
+ * (no CREATE, no other schema). With one URL both are the same role, as on a dev
+ * machine's superuser.
+ *
  * Why repositories speak SQL through node-postgres rather than MikroORM's EntityManager:
  * the correctness of stock and money rests on single conditional UPDATEs (`… where
  * available >= $1`) whose row counts we must see, and MikroORM 7's `execute` interpolates
@@ -16,6 +22,7 @@
 import {MikroORM} from '@mikro-orm/postgresql';
 import {Migrator, type Migration} from '@mikro-orm/migrations';
 import pg from 'pg';
+import {redactUrl} from '../config/env.js';
 import type {Logger} from '../log/logger.js';
 
 // NUMERIC (1700) and INT8 (20) stay strings: money must never pass through a JS number,
@@ -45,8 +52,17 @@ export interface Database extends Sql {
 
 type MigrationClass = new (...args: never[]) => Migration;
 
+/** The two connections of a service's database (ServiceConfig.databaseUrl). */
+export interface DatabaseUrls {
+  /** The pool's: the service's own role, which reads and writes its tables. */
+  runtime: string;
+  /** The migrations': the owner of the schema (may be the same URL). */
+  migration: string;
+}
+
 export interface DatabaseOptions {
-  url: string;
+  /** One URL for the pool and the migrations, or one each. */
+  url: string | DatabaseUrls;
   /** PostgreSQL schema owned by the service. */
   schema: string;
   migrations: Array<{name: string; class: MigrationClass}>;
@@ -58,9 +74,13 @@ const RETRYABLE = new Set(['40001', '40P01']);
 
 /** Connects, creates the schema and runs pending migrations (serialized across replicas). */
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
-  await migrate(opts);
+  const urls =
+    typeof opts.url === 'string'
+      ? {runtime: opts.url, migration: opts.url}
+      : opts.url;
+  await migrate(urls.migration, opts);
   const pool = new pg.Pool({
-    connectionString: opts.url,
+    connectionString: urls.runtime,
     max: opts.poolSize,
     // Unqualified table names resolve to the service's schema only.
     options: `-c search_path="${opts.schema}"`,
@@ -100,19 +120,22 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   };
 }
 
-async function migrate(opts: DatabaseOptions): Promise<void> {
-  await ensureDatabase(opts.url);
+/** Runs pending migrations as the role of `url`, which must own (or may create) the schema. */
+async function migrate(url: string, opts: DatabaseOptions): Promise<void> {
+  await ensureDatabase(url);
   // Replicas start together during a deploy: a session advisory lock keyed by the schema
   // name makes the second one wait, then find nothing left to run. It is held on a
-  // connection of its own because the migrator opens its own connections.
-  const lock = new pg.Client({connectionString: opts.url});
+  // connection of its own because the migrator opens its own connections. Advisory
+  // locks need no privilege; `create schema` needs CREATE on the database, which only
+  // the owner role has (a no-op where the schema exists, but checked all the same).
+  const lock = new pg.Client({connectionString: url});
   await lock.connect();
   try {
     const key = `agora-migrate:${opts.schema}`;
     await lock.query('select pg_advisory_lock(hashtext($1))', [key]);
     await lock.query(`create schema if not exists "${opts.schema}"`);
     const orm = await MikroORM.init({
-      clientUrl: opts.url,
+      clientUrl: url,
       schema: opts.schema,
       entities: [],
       discovery: {warnWhenNoEntities: false},
@@ -149,7 +172,12 @@ async function migrate(opts: DatabaseOptions): Promise<void> {
   }
 }
 
-/** Creates the database named in `url` when it does not exist yet (first start). */
+/**
+ * Creates the database named in `url` when it does not exist yet (first start), as the
+ * role of `url`. A role that may not create databases (the owner role of a deployment:
+ * its database is created beforehand, by deploy/local/infra.sh locally) gets a message
+ * that says so rather than "permission denied".
+ */
 async function ensureDatabase(url: string): Promise<void> {
   const target = new URL(url);
   const name = decodeURIComponent(target.pathname.slice(1));
@@ -169,7 +197,14 @@ async function ensureDatabase(url: string): Promise<void> {
           // Another service created it between our check and our create: 42P04, or
           // 23505 when both inserts into pg_database race.
           const code = (err as {code?: string}).code;
-          if (code !== '42P04' && code !== '23505') throw err;
+          if (code === '42P04' || code === '23505') return;
+          if (code === '42501') {
+            throw new Error(
+              `database ${name} does not exist and ${redactUrl(url)} may not create it: create it first (locally: bash deploy/local/infra.sh)`,
+              {cause: err},
+            );
+          }
+          throw err;
         });
     }
   } finally {
