@@ -2,10 +2,17 @@
  * A clean, private environment for a test or a benchmark run: its own database (dropped
  * and created), no Redis keys under its namespace, and none of the durable queues a
  * previous run of the same name left behind. Runs never touch `npm start` data.
+ *
+ * The database is set up as `agora` is (service_roles.sql): its five schemas owned by
+ * agora_owner, each service's role limited to its own. The launchers (startMesh, the
+ * replica set) start each service as its role and migrate as the owner; `databaseUrl`
+ * stays the superuser's, for tests that look at every schema.
  */
 import amqp from 'amqplib';
 import {Redis} from 'ioredis';
 import pg from 'pg';
+import {redactUrl} from '../config/env.js';
+import {applyServiceRoles} from '../db/service_roles.js';
 
 export const ADMIN_PG =
   process.env.AGORA_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -28,21 +35,25 @@ export async function freshEnvironment(
   database: string,
   namespace: string,
 ): Promise<Isolated> {
+  const url = new URL(ADMIN_PG);
+  url.pathname = `/${database}`;
   const admin = new pg.Client({connectionString: ADMIN_PG});
+  const fresh = new pg.Client({connectionString: url.toString()});
   try {
     await admin.connect();
     await admin.query(`drop database if exists "${database}" with (force)`);
     await admin.query(`create database "${database}"`);
+    await fresh.connect();
+    await applyServiceRoles(fresh);
   } catch (err) {
     throw new Error(
-      `cannot create the test database ${database} through ${ADMIN_PG} (AGORA_TEST_PG): ${err instanceof Error ? err.message : String(err)}`,
+      `cannot create the test database ${database} through ${redactUrl(ADMIN_PG)} (AGORA_TEST_PG): ${err instanceof Error ? err.message : String(err)}`,
       {cause: err},
     );
   } finally {
+    await fresh.end().catch(() => undefined);
     await admin.end().catch(() => undefined);
   }
-  const url = new URL(ADMIN_PG);
-  url.pathname = `/${database}`;
 
   const redis = new Redis(REDIS_URL);
   const keys = await redis.keys(`${namespace}:*`);
