@@ -34,7 +34,10 @@ import {
   envPrefix,
   type ServiceName,
 } from '../../services/common/config/service_config.js';
-import {repoRoot} from '../../services/common/process/service_process.js';
+import {
+  databaseEnvFor,
+  repoRoot,
+} from '../../services/common/process/service_process.js';
 
 export const SERVICE_NAMES = Object.keys(SERVICE_PORTS) as ServiceName[];
 
@@ -210,6 +213,9 @@ export function replicaEnv(
   const env: Record<string, string> = {
     [`${envPrefix(name)}PORT`]: String(ports.grpcPort),
     [`${envPrefix(name)}HTTP_PORT`]: String(ports.httpPort),
+    // Its own database role, and the owner's for migrations (from the launcher's
+    // AGORA_DATABASE_URL, which every replica shares).
+    ...databaseEnvFor(name, process.env),
   };
   if (name === 'order') {
     // Order calls its peers through the balancer too, so a draining Pricing, Inventory

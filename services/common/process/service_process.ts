@@ -10,7 +10,11 @@ import * as grpc from '@grpc/grpc-js';
 import {service as healthService} from 'grpc-health-check';
 import {DevIssuer} from '../auth/dev_issuer.js';
 import {EnvReader} from '../config/env.js';
-import type {ServiceName} from '../config/service_config.js';
+import {
+  DEFAULT_DATABASE_URL,
+  type ServiceName,
+} from '../config/service_config.js';
+import {OWNER_ROLE, SERVICE_SCHEMAS, serviceRole} from '../db/service_roles.js';
 
 /** Repository root (this file is services/common/process/ in src or dist). */
 export function repoRoot(): string {
@@ -118,6 +122,33 @@ export function startServiceProcess(
 }
 
 /**
+ * AGORA_DATABASE_URL and AGORA_MIGRATION_DATABASE_URL for `name` on the database `env`
+ * points at (its AGORA_DATABASE_URL, else the services' default): the service's own
+ * role (agora_<name>) for its queries and agora_owner for its migrations, as in
+ * docker-compose.yml, so local runs and tests meet the same permissions. The roles
+ * come from deploy/local/infra.sh and testing/isolation.ts, without passwords (local
+ * PostgreSQL trusts 127.0.0.1). Nothing when `env` already sets a migration URL (its
+ * author chose the roles) or `name` is not a service (a benchmark's helper).
+ */
+export function databaseEnvFor(
+  name: string,
+  env: Record<string, string | undefined>,
+): Record<string, string> {
+  if (!Object.hasOwn(SERVICE_SCHEMAS, name) || env.AGORA_MIGRATION_DATABASE_URL)
+    return {};
+  const as = (role: string) => {
+    const url = new URL(env.AGORA_DATABASE_URL || DEFAULT_DATABASE_URL);
+    url.username = role;
+    url.password = '';
+    return url.toString();
+  };
+  return {
+    AGORA_DATABASE_URL: as(serviceRole(name as ServiceName)),
+    AGORA_MIGRATION_DATABASE_URL: as(OWNER_ROLE),
+  };
+}
+
+/**
  * Starts any Node program that logs a JSON "serving" line with its addresses (a service,
  * or a benchmark's helper server); `args` are Node's arguments.
  */
@@ -134,7 +165,11 @@ export function startServiceProcessAt(
     process.execPath,
     typeof args === 'string' ? [args] : args,
     {
-      env: {...process.env, ...env},
+      env: {
+        ...process.env,
+        ...env,
+        ...databaseEnvFor(name, {...process.env, ...env}),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
