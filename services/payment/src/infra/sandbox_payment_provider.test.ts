@@ -1,3 +1,5 @@
+import {readDeploymentEnv} from '../../../common/auth/auth_config.js';
+import {ConfigError, EnvReader} from '../../../common/config/env.js';
 import {
   DomainError,
   IdempotencyConflictError,
@@ -7,6 +9,7 @@ import {Money} from '../../../common/money/money.js';
 import {
   SANDBOX_TEST_TOKENS,
   SandboxPaymentProvider,
+  createSandboxPaymentProvider,
 } from './sandbox_payment_provider.js';
 
 const usd = (amount: string) => Money.parse(amount, 'USD');
@@ -129,6 +132,34 @@ describe('SandboxPaymentProvider', () => {
       for (const t of SANDBOX_TEST_TOKENS) {
         expect(Boolean(t.declineCode)).toBe(t.outcome === 'decline');
       }
+    });
+  });
+
+  describe('createSandboxPaymentProvider()', () => {
+    // As Payment's main.ts calls it: AGORA_ENV read by the shared reader.
+    const forEnv = (vars: Record<string, string>) =>
+      createSandboxPaymentProvider(readDeploymentEnv(new EnvReader(vars)));
+
+    it('refuses AGORA_ENV=production, naming the variable and what to do instead', () => {
+      expect(() => forEnv({AGORA_ENV: 'production'})).toThrow(ConfigError);
+      expect(() => forEnv({AGORA_ENV: 'production'})).toThrow(
+        /^AGORA_ENV must not be production with the sandbox payment provider.*configure a real payment provider/,
+      );
+    });
+
+    it.each<Record<string, string>>([
+      {},
+      {AGORA_ENV: 'development'},
+      {AGORA_ENV: 'staging'},
+    ])('runs the sandbox as before with %j', async vars => {
+      const sandbox = forEnv(vars);
+      expect(sandbox).toBeInstanceOf(SandboxPaymentProvider);
+      const answer = await sandbox.authorize({
+        idempotencyKey: 'env-key',
+        amount: usd('10.00'),
+        paymentToken: 'tok_visa',
+      });
+      expect(answer.approved).toBe(true);
     });
   });
 });

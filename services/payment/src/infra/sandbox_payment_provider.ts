@@ -9,6 +9,8 @@
  * not survive a restart of the service.
  */
 import {randomUUID} from 'node:crypto';
+import type {DeploymentEnv} from '../../../common/auth/auth_config.js';
+import {ConfigError} from '../../../common/config/env.js';
 import {
   IdempotencyConflictError,
   UnavailableError,
@@ -76,6 +78,25 @@ const MAX_AMOUNT = new Dec(SANDBOX_MAX_AMOUNT);
 interface Remembered {
   fingerprint: string;
   answer: unknown;
+}
+
+/**
+ * The sandbox for a deployment (AGORA_ENV): any but production, where it would approve
+ * payments that move no money, and orders would ship unpaid.
+ * @throws ConfigError naming AGORA_ENV when `deployment` is production, so Payment
+ *   stops at start and says that a real provider must be configured.
+ */
+export function createSandboxPaymentProvider(
+  deployment: DeploymentEnv,
+): SandboxPaymentProvider {
+  if (deployment === 'production') {
+    throw new ConfigError(
+      'AGORA_ENV',
+      'must not be production with the sandbox payment provider, which approves without moving money: configure a real payment provider (AGORA_PAYMENT_PROVIDER), or run as development or staging',
+      deployment,
+    );
+  }
+  return new SandboxPaymentProvider();
 }
 
 export class SandboxPaymentProvider implements PaymentProvider {
