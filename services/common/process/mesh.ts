@@ -3,6 +3,7 @@
  * the four that Order depends on first, then Order with their addresses.
  */
 import {join} from 'node:path';
+import type {TlsFiles} from '../auth/dev_ca.js';
 import {type ServiceName} from '../config/service_config.js';
 import {
   startServiceProcess,
@@ -16,6 +17,8 @@ export interface MeshOptions {
   /** Bind port 0 everywhere (tests) instead of the default ports (npm start). */
   anyPorts: boolean;
   logDir: string;
+  /** When the services run mutual TLS (AGORA_TLS=on): the certificate health checks present. */
+  tls?: TlsFiles;
 }
 
 export interface Mesh {
@@ -68,7 +71,11 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     );
     started.push(order);
     byName.order = order;
-    await waitServing(started.map(p => p.grpcAddress));
+    await waitServing(
+      started.map(p => p.grpcAddress),
+      30_000,
+      opts.tls,
+    );
     return {processes: byName, stop: stopAll};
   } catch (err) {
     await stopAll();

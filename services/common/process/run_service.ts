@@ -3,6 +3,7 @@
  * logger, let the service build itself, host it, and exit non-zero with a clear message
  * when anything fails at start.
  */
+import {readTlsConfig, type TlsMaterial} from '../auth/tls_config.js';
 import {EnvReader} from '../config/env.js';
 import {
   readServiceConfig,
@@ -19,6 +20,8 @@ import {hostService, type RunningService} from '../rpc/service_host.js';
 /** What a service's composition root gets to build itself with. */
 export interface BuildContext {
   config: ServiceConfig;
+  /** Mutual TLS material when AGORA_TLS=on: clients of other services present it. */
+  tls: TlsMaterial | undefined;
   env: EnvReader;
   log: Logger;
   /** Register cleanups here as resources are opened; they run in reverse at shutdown. */
@@ -42,13 +45,15 @@ export async function runService(
   try {
     const env = new EnvReader();
     const config = readServiceConfig(name, env);
+    const tls = readTlsConfig(env, name);
     log = createLogger(name, config.logLevel, undefined, traceFields);
     // Registered first, so it runs last: spans of the final calls still get exported.
     onStop.push(() => flushTraces());
     const metrics = new ServiceMetrics(name);
-    const built = await build({config, env, log, onStop, metrics});
+    const built = await build({config, tls, env, log, onStop, metrics});
     return await hostService({
       config,
+      tls,
       log,
       bindings: built.bindings,
       observers: built.observers,

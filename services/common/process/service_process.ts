@@ -3,11 +3,12 @@
  * launcher (npm start) and by the integration tests, so both run the real thing.
  */
 import {spawn, type ChildProcess} from 'node:child_process';
-import {createWriteStream, existsSync, mkdirSync} from 'node:fs';
+import {createWriteStream, existsSync, mkdirSync, readFileSync} from 'node:fs';
 import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import {service as healthService} from 'grpc-health-check';
+import {DevCa, type TlsFiles} from '../auth/dev_ca.js';
 import {DevIssuer} from '../auth/dev_issuer.js';
 import {EnvReader} from '../config/env.js';
 import {
@@ -29,6 +30,11 @@ export function repoRoot(): string {
  */
 export function localDevIssuer(): Promise<DevIssuer> {
   return DevIssuer.ensure(join(repoRoot(), '.agora', 'auth'));
+}
+
+/** The development CA of mutual TLS runs (AGORA_TLS=on), created once under .agora/tls. */
+export function localDevCa(): DevCa {
+  return DevCa.ensure(join(repoRoot(), '.agora', 'tls'));
 }
 
 /** The compiled entry point of a service. */
@@ -246,9 +252,18 @@ function stopChild(
 export function checkHealth(
   address: string,
   timeoutMs = 2000,
+  /** Mutual TLS: the client certificate to present (services with AGORA_TLS=on). */
+  tls?: TlsFiles,
 ): Promise<boolean> {
   const Health = grpc.makeGenericClientConstructor(healthService, 'Health');
-  const client = new Health(address, grpc.credentials.createInsecure());
+  const credentials = tls
+    ? grpc.credentials.createSsl(
+        readFileSync(tls.ca),
+        readFileSync(tls.key),
+        readFileSync(tls.cert),
+      )
+    : grpc.credentials.createInsecure();
+  const client = new Health(address, credentials);
   return new Promise(resolve => {
     client.makeUnaryRequest(
       '/grpc.health.v1.Health/Check',
@@ -272,10 +287,11 @@ export function checkHealth(
 export async function waitServing(
   addresses: string[],
   timeoutMs = 30_000,
+  tls?: TlsFiles,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (const address of addresses) {
-    while (!(await checkHealth(address))) {
+    while (!(await checkHealth(address, 2000, tls))) {
       if (Date.now() > deadline)
         throw new Error(`${address} is not SERVING after ${timeoutMs} ms`);
       await new Promise(r => setTimeout(r, 200));

@@ -22,6 +22,7 @@ import {
   type Principal,
 } from '../auth/principal.js';
 import type {TokenVerifier} from '../auth/token_verifier.js';
+import {SERVICE_PORTS, type ServiceName} from '../config/service_config.js';
 import type {RateLimiter} from './rate_limiter.js';
 import {validateRequest} from './validation.js';
 
@@ -84,15 +85,38 @@ export class CallPipeline {
     method: DescMethod & {input: D},
     authorization: string | undefined,
     message: MessageShape<D> | undefined,
+    /** The service named by the peer's TLS certificate (mutual TLS), if any. */
+    peerService?: string,
   ): Principal | Promise<Principal> {
     const verifier = this.opts.verifier;
-    if (!verifier)
+    if (!verifier) {
       return this.afterAuthentication(AUTH_OFF_PRINCIPAL, method, message);
+    }
+    // Over mutual TLS a service's certificate is its identity: no token needed.
+    if (!authorization && peerService) {
+      return this.afterAuthentication(
+        certifiedService(peerService),
+        method,
+        message,
+      );
+    }
     const known = authorization ? verifier.cached(authorization) : undefined;
-    if (known) return this.afterAuthentication(known, method, message);
+    if (known) {
+      return this.afterAuthentication(
+        matchCertificate(known, peerService),
+        method,
+        message,
+      );
+    }
     return verifier
       .principal(authorization)
-      .then(p => this.afterAuthentication(p, method, message));
+      .then(p =>
+        this.afterAuthentication(
+          matchCertificate(p, peerService),
+          method,
+          message,
+        ),
+      );
   }
 
   /**
@@ -132,6 +156,38 @@ export class CallPipeline {
     if (message) validateRequest(method.input, message);
     return principal;
   }
+}
+
+function certifiedService(name: string): Principal {
+  if (!(name in SERVICE_PORTS)) {
+    throw new ConnectError(
+      'the client certificate names no Agora service',
+      Code.Unauthenticated,
+    );
+  }
+  return {
+    kind: 'service',
+    service: name as ServiceName,
+    subject: `spiffe://agora/service/${name}`,
+  };
+}
+
+/** A service token must name the service its TLS certificate names. */
+function matchCertificate(
+  principal: Principal,
+  peerService: string | undefined,
+): Principal {
+  if (
+    peerService &&
+    principal.kind === 'service' &&
+    principal.service !== peerService
+  ) {
+    throw new ConnectError(
+      `the token names the ${principal.service} service but the client certificate the ${peerService} service`,
+      Code.Unauthenticated,
+    );
+  }
+  return principal;
 }
 
 function describe(p: Principal): string {

@@ -31,6 +31,7 @@ import {
 import {setTrailerStatus} from '@connectrpc/connect/protocol-grpc';
 import * as grpc from '@grpc/grpc-js';
 import type {Principal} from '../auth/principal.js';
+import {serviceOfSan} from '../auth/tls_config.js';
 import {PRINCIPAL, type CallPipeline} from './call_pipeline.js';
 import {toConnectError} from './error_mapping.js';
 import {acceptEncoded, EncodedResponse} from './streams.js';
@@ -114,6 +115,13 @@ export function decodeRequest(
 function authorizationOf(metadata: grpc.Metadata): string | undefined {
   const value = metadata.get('authorization')[0];
   return typeof value === 'string' ? value : undefined;
+}
+
+/** The service named by the peer's certificate SAN (mutual TLS), if any. */
+function peerServiceOf(call: {
+  getAuthContext(): {sslPeerCertificate?: {subjectaltname?: string}};
+}): string | undefined {
+  return serviceOfSan(call.getAuthContext().sslPeerCertificate?.subjectaltname);
 }
 
 interface ServerCallLike {
@@ -279,6 +287,7 @@ export function addConnectService<S extends DescService>(
             method,
             authorizationOf(call.metadata),
             request,
+            peerServiceOf(call),
           );
           if (admitted instanceof Promise) {
             admitted.then(p => serve(fn, request, p), fail);
@@ -304,6 +313,7 @@ export function addConnectService<S extends DescService>(
               method,
               authorizationOf(call.metadata),
               request,
+              peerServiceOf(call),
             );
             release = pipeline.openStream(principal);
             ctx = new GrpcHandlerContext(

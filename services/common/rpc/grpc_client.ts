@@ -38,6 +38,8 @@ export interface GrpcClientOptions {
    * service's identity token, a test's admin token). Asked on each call: tokens rotate.
    */
   authorization?: () => string;
+  /** Mutual TLS: the CA to trust and the certificate (and key) to present. */
+  tls?: {ca: Buffer; cert: Buffer; key: Buffer};
 }
 
 /** A Client<S> plus close(). */
@@ -51,7 +53,14 @@ export function createGrpcClient<S extends DescService>(
   address: string,
   options: GrpcClientOptions = {},
 ): ClosableClient<S> {
-  const channel = new grpc.Client(address, grpc.credentials.createInsecure(), {
+  const credentials = options.tls
+    ? grpc.credentials.createSsl(
+        options.tls.ca,
+        options.tls.key,
+        options.tls.cert,
+      )
+    : grpc.credentials.createInsecure();
+  const channel = new grpc.Client(address, credentials, {
     // Keep one HTTP/2 connection warm between services and notice dead peers fast.
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 5_000,

@@ -15,6 +15,7 @@ import * as grpc from '@grpc/grpc-js';
 import {Health} from '../../../gen/grpc/health/v1/health_pb.js';
 import type {ServiceConfig} from '../config/service_config.js';
 import type {Logger} from '../log/logger.js';
+import type {TlsMaterial} from '../auth/tls_config.js';
 import {TokenVerifier} from '../auth/token_verifier.js';
 import {CallPipeline} from './call_pipeline.js';
 import {isServerFault} from './error_mapping.js';
@@ -38,6 +39,8 @@ export interface RunningService {
 
 export interface HostOptions {
   config: ServiceConfig;
+  /** Serve the gRPC port over mutual TLS (a client certificate from the CA is required). */
+  tls?: TlsMaterial;
   log: Logger;
   bindings: ServiceBinding[];
   /** Cleanups (close DB pool, Redis, AMQP), run after the servers stopped. */
@@ -106,7 +109,13 @@ export async function hostService(opts: HostOptions): Promise<RunningService> {
   const grpcPort = await new Promise<number>((resolve, reject) =>
     server.bindAsync(
       `${config.host}:${config.grpcPort}`,
-      grpc.ServerCredentials.createInsecure(),
+      opts.tls
+        ? grpc.ServerCredentials.createSsl(
+            opts.tls.ca,
+            [{cert_chain: opts.tls.cert, private_key: opts.tls.key}],
+            true,
+          )
+        : grpc.ServerCredentials.createInsecure(),
       (err, port) => (err ? reject(err) : resolve(port)),
     ),
   );

@@ -3,6 +3,7 @@
  * on the real PostgreSQL, Redis and RabbitMQ. Each test file gets its own database,
  * Redis key prefix and AMQP namespace, so test runs never touch `npm start` data.
  */
+import {readFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {Redis} from 'ioredis';
 import pg from 'pg';
@@ -13,7 +14,11 @@ import {PricingService} from '../../../gen/agora/pricing/v1/pricing_service_pb.j
 import {ReportService} from '../../../gen/agora/report/v1/report_service_pb.js';
 import {startMesh, type Mesh} from '../process/mesh.js';
 import type {DevIssuer} from '../auth/dev_issuer.js';
-import {localDevIssuer, repoRoot} from '../process/service_process.js';
+import {
+  localDevCa,
+  localDevIssuer,
+  repoRoot,
+} from '../process/service_process.js';
 import {createGrpcClient} from '../rpc/grpc_client.js';
 import {freshEnvironment, REDIS_URL} from './isolation.js';
 
@@ -40,6 +45,8 @@ export interface TestSystem {
 export async function startTestSystem(
   name: string,
   env: Record<string, string> = {},
+  /** Run the gRPC ports over mutual TLS, services calling each other with their certificates. */
+  options: {mutualTls?: boolean} = {},
 ): Promise<TestSystem> {
   const isolated = await freshEnvironment(
     `agora_test_${name.replace(/[^a-z0-9]/gi, '_')}`,
@@ -48,6 +55,8 @@ export async function startTestSystem(
   const {namespace} = isolated;
   const databaseUrl = new URL(isolated.databaseUrl);
   const issuer = await localDevIssuer();
+  const ca = options.mutualTls ? localDevCa() : undefined;
+  const clientTls = ca?.files('client');
 
   // startMesh stops what it started when it fails, and nothing else is open yet, so a
   // failed setup leaves no process or connection behind to hold jest up.
@@ -55,6 +64,7 @@ export async function startTestSystem(
     env: {
       ...isolated.env,
       ...issuer.env,
+      ...(ca?.env ?? {}),
       AGORA_LOG_LEVEL: 'info',
       AGORA_DRAIN_MS: '100',
       // Tracing costs start-up time and CPU; the tracing test turns it on.
@@ -63,11 +73,19 @@ export async function startTestSystem(
     },
     anyPorts: true,
     logDir: join(repoRoot(), '.agora', 'test-logs', name),
+    tls: clientTls,
   });
   const p = mesh.processes;
   const redis = new Redis(REDIS_URL);
   const admin = await issuer.bearer({subject: 'test-admin', roles: ['admin']});
-  const opts = {authorization: () => admin};
+  const opts = {
+    authorization: () => admin,
+    tls: clientTls && {
+      ca: readFileSync(clientTls.ca),
+      cert: readFileSync(clientTls.cert),
+      key: readFileSync(clientTls.key),
+    },
+  };
   const system: TestSystem = {
     mesh,
     namespace,

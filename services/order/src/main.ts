@@ -58,12 +58,14 @@ await runService('order', async ctx => {
   );
   const store = new PgOrderStore(db, orderEvent, () => relay.nudge());
 
-  // Every call to Pricing, Inventory and Payment carries the Order service's identity.
-  const tokens = await startServiceTokens(ctx.config);
+  // Every call to Pricing, Inventory and Payment carries the Order service's identity:
+  // its certificate under mutual TLS, else a short-lived service token.
+  const tokens = ctx.tls ? undefined : await startServiceTokens(ctx.config);
   if (tokens) onStop.push(() => tokens.stop());
   const clientOptions = {
     defaultTimeoutMs: callTimeoutMs,
     authorization: tokens ? () => tokens.current() : undefined,
+    tls: ctx.tls,
   };
   const pricingClient = createGrpcClient(
     PricingService,

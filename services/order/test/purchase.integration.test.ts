@@ -24,7 +24,13 @@ import {
 
 // Set up at load time: a setup that fails then fails the suite once, with its own
 // message, instead of once per test followed by TypeErrors from the teardown.
-const sys: TestSystem = await startTestSystem('purchase');
+// purchase_mtls.integration.test.ts runs this same suite over mutual TLS.
+const mutualTls = process.env.AGORA_TEST_MUTUAL_TLS === '1';
+export const sys: TestSystem = await startTestSystem(
+  mutualTls ? 'purchase_mtls' : 'purchase',
+  {},
+  {mutualTls},
+);
 
 afterAll(() => sys.stop(), 60_000);
 
