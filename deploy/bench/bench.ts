@@ -20,7 +20,7 @@
  * the busiest one spent its CPU (perf_profile.ts).
  */
 import {spawnSync} from 'node:child_process';
-import {mkdirSync, writeFileSync} from 'node:fs';
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import pg from 'pg';
 import {StockAdjustmentReason} from '../../gen/agora/inventory/v1/inventory_pb.js';
@@ -28,8 +28,10 @@ import {InventoryService} from '../../gen/agora/inventory/v1/inventory_service_p
 import {PricingService} from '../../gen/agora/pricing/v1/pricing_service_pb.js';
 import type {ServiceName} from '../../services/common/config/service_config.js';
 import {derivedId} from '../../services/common/idempotency/derived_id.js';
+import type {TlsFiles} from '../../services/common/auth/dev_ca.js';
 import {startMesh} from '../../services/common/process/mesh.js';
 import {
+  localDevCa,
   localDevIssuer,
   repoRoot,
   startServiceProcessAt,
@@ -68,6 +70,8 @@ interface Scenario {
   orders?: boolean;
   /** Sent with every call: the bearer token, when auth is on. */
   metadata?: Record<string, string>;
+  /** Mutual TLS files, when the system runs it. */
+  tls?: TlsFiles;
 }
 
 const order = (sku: string) =>
@@ -130,8 +134,16 @@ async function seed(
   inventoryAddress: string,
   pricingAddress: string,
   admin: string,
+  tls?: TlsFiles,
 ): Promise<void> {
-  const opts = {authorization: () => admin};
+  const opts = {
+    authorization: () => admin,
+    tls: tls && {
+      ca: readFileSync(tls.ca),
+      cert: readFileSync(tls.cert),
+      key: readFileSync(tls.key),
+    },
+  };
   const inventory = createGrpcClient(InventoryService, inventoryAddress, opts);
   const pricing = createGrpcClient(PricingService, pricingAddress, opts);
   const skus = [
@@ -192,6 +204,7 @@ async function measure(
       concurrency: CONCURRENCY,
       duration: `${WARMUP_SECONDS}s`,
       metadata: scenario.metadata,
+      tls: scenario.tls,
     });
   }
   const recorders = Object.values(profile ?? {}).map(p =>
@@ -212,6 +225,7 @@ async function measure(
     concurrency: CONCURRENCY,
     duration: `${SECONDS}s`,
     metadata: scenario.metadata,
+    tls: scenario.tls,
   });
   const after = cpuSeconds(accounted);
   clearInterval(sampler);
@@ -342,6 +356,8 @@ interface DirectSystem {
   countPaid: () => Promise<number>;
   /** ghz's metadata: an admin's bearer token when auth is on. */
   metadata: Record<string, string> | undefined;
+  /** ghz's client certificate when the system runs mutual TLS. */
+  tls: TlsFiles | undefined;
   stop(): Promise<void>;
 }
 
@@ -353,16 +369,20 @@ interface DirectSystem {
 async function startDirect(
   database: string,
   auth: boolean,
+  mutualTls = false,
 ): Promise<DirectSystem> {
   const isolated = await freshEnvironment(database, database.replace(/_/g, ''));
   const issuer = await localDevIssuer();
+  const ca = mutualTls ? localDevCa() : undefined;
+  const tls = ca?.files('client');
   console.log(
-    `bench: starting the system (one process per service, tracing off, auth ${auth ? 'on' : 'off'})…`,
+    `bench: starting the system (one process per service, tracing off, auth ${auth ? 'on' : 'off'}${mutualTls ? ', mutual TLS' : ''})…`,
   );
   const mesh = await startMesh({
     env: {
       ...isolated.env,
       ...issuer.env,
+      ...(ca?.env ?? {}),
       AGORA_AUTH: auth ? 'on' : 'off',
       AGORA_TRACING: 'off',
       AGORA_LOG_LEVEL: 'warn',
@@ -371,6 +391,7 @@ async function startDirect(
     },
     anyPorts: true,
     logDir: join(outDir, 'logs', database),
+    tls,
   });
   const db = new pg.Pool({connectionString: isolated.databaseUrl, max: 2});
   const pids = Object.fromEntries(
@@ -379,8 +400,9 @@ async function startDirect(
   const admin = await issuer.bearer({subject: 'bench', roles: ['admin']});
   const addr = (name: ServiceName) => mesh.processes[name].grpcAddress;
   console.log(`bench: seeding ${SPREAD_SKUS + 1} SKUs by RPC…`);
-  await seed(addr('inventory'), addr('pricing'), admin);
+  await seed(addr('inventory'), addr('pricing'), admin, tls);
   return {
+    tls,
     targets: Object.fromEntries(
       Object.values(mesh.processes).map(p => [p.name, p.grpcAddress]),
     ) as Record<ServiceName, string>,
@@ -435,21 +457,27 @@ async function direct(): Promise<{
  * two systems side by side, measured in alternation (on, off, on, off, …) so drift in
  * the machine's speed falls on both equally.
  */
-async function authAB(): Promise<{on: number[]; off: number[]}> {
+async function authAB(): Promise<{
+  on: number[];
+  off: number[];
+  mtls: number[];
+}> {
   const rounds = Number(process.env.BENCH_AUTH_ROUNDS ?? 2);
   const on = await startDirect('agora_bench_auth_on', true);
   const off = await startDirect('agora_bench_auth_off', false);
-  const cpu = {on: [] as number[], off: [] as number[]};
+  const mtls = await startDirect('agora_bench_mtls', true, true);
+  const cpu = {on: [] as number[], off: [] as number[], mtls: [] as number[]};
   try {
     for (let r = 1; r <= rounds; r++) {
       for (const [label, system] of [
         ['on', on],
         ['off', off],
+        ['mtls', mtls],
       ] as const) {
-        console.log(`bench: auth A/B round ${r}/${rounds}: auth ${label}…`);
+        console.log(`bench: auth A/B round ${r}/${rounds}: ${label}…`);
         const result = await measure(
           system.targets.order,
-          {...SCENARIOS[0], metadata: system.metadata},
+          {...SCENARIOS[0], metadata: system.metadata, tls: system.tls},
           system.accounted,
           system.pids,
           system.countPaid,
@@ -460,6 +488,7 @@ async function authAB(): Promise<{on: number[]; off: number[]}> {
   } finally {
     await on.stop();
     await off.stop();
+    await mtls.stop();
   }
   return cpu;
 }
@@ -609,7 +638,9 @@ async function main(): Promise<void> {
       '\nauth A/B (CreateOrder, spread SKUs, direct; alternating rounds)\n' +
         `  CPU per paid order, auth on:  ${auth.on.join(', ')} ms (mean ${mean(auth.on).toFixed(3)})\n` +
         `  CPU per paid order, auth off: ${auth.off.join(', ')} ms (mean ${mean(auth.off).toFixed(3)})\n` +
-        `  auth on costs ${((mean(auth.on) / mean(auth.off) - 1) * 100).toFixed(1)} % CPU per paid order (target: at most 5 %)`,
+        `  auth on costs ${((mean(auth.on) / mean(auth.off) - 1) * 100).toFixed(1)} % CPU per paid order (target: at most 5 %)\n` +
+        `  CPU per paid order, auth on + mutual TLS (Order's calls carry certificates, no tokens): ${auth.mtls.join(', ')} ms (mean ${mean(auth.mtls).toFixed(3)})\n` +
+        `  mutual TLS costs ${((mean(auth.mtls) / mean(auth.on) - 1) * 100).toFixed(1)} % CPU per paid order over auth on`,
     );
   }
 

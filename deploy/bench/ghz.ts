@@ -41,6 +41,8 @@ export interface GhzOptions {
   timeout?: string;
   /** Sent with every call (an `authorization` bearer token). */
   metadata?: Record<string, string>;
+  /** Mutual TLS: CA, client certificate and key files (else plaintext h2c). */
+  tls?: {ca: string; cert: string; key: string};
 }
 
 export interface GhzReport {
@@ -57,8 +59,11 @@ export interface GhzReport {
 }
 
 export async function runGhz(o: GhzOptions): Promise<GhzReport> {
+  const security = o.tls
+    ? ['--cacert', o.tls.ca, '--cert', o.tls.cert, '--key', o.tls.key]
+    : ['--insecure'];
   const args = [
-    '--insecure',
+    ...security,
     '--call',
     o.call,
     '-d',
