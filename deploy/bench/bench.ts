@@ -370,6 +370,8 @@ async function startDirect(
   database: string,
   auth: boolean,
   mutualTls = false,
+  /** Env of its own (the A/B's three systems share PostgreSQL's 100 connections). */
+  extraEnv: Record<string, string> = {},
 ): Promise<DirectSystem> {
   const isolated = await freshEnvironment(database, database.replace(/_/g, ''));
   const issuer = await localDevIssuer();
@@ -384,6 +386,7 @@ async function startDirect(
       ...issuer.env,
       ...(ca?.env ?? {}),
       AGORA_AUTH: auth ? 'on' : 'off',
+      ...extraEnv,
       AGORA_TRACING: 'off',
       AGORA_LOG_LEVEL: 'warn',
       // Names for JIT-compiled frames in perf's samples (/tmp/perf-<pid>.map).
@@ -463,9 +466,16 @@ async function authAB(): Promise<{
   mtls: number[];
 }> {
   const rounds = Number(process.env.BENCH_AUTH_ROUNDS ?? 2);
-  const on = await startDirect('agora_bench_auth_on', true);
-  const off = await startDirect('agora_bench_auth_off', false);
-  const mtls = await startDirect('agora_bench_mtls', true, true);
+  // Three systems at once: 5 connections per service each stay within PostgreSQL's 100.
+  const pools = Object.fromEntries(
+    ['ORDER', 'PAYMENT', 'INVENTORY', 'PRICING', 'REPORT'].map(s => [
+      `AGORA_${s}_DB_POOL_SIZE`,
+      '5',
+    ]),
+  );
+  const on = await startDirect('agora_bench_auth_on', true, false, pools);
+  const off = await startDirect('agora_bench_auth_off', false, false, pools);
+  const mtls = await startDirect('agora_bench_mtls', true, true, pools);
   const cpu = {on: [] as number[], off: [] as number[], mtls: [] as number[]};
   try {
     for (let r = 1; r <= rounds; r++) {
@@ -481,6 +491,9 @@ async function authAB(): Promise<{
           system.accounted,
           system.pids,
           system.countPaid,
+        );
+        console.log(
+          `  ${result.paidOrders} paid orders, ${result.cpuMsPerPaidOrder} ms CPU each, codes ${JSON.stringify(result.statusCodes)}`,
         );
         cpu[label].push(result.cpuMsPerPaidOrder ?? NaN);
       }
