@@ -67,3 +67,84 @@ describe('renderHaproxyConfig()', () => {
     }
   });
 });
+
+describe('renderHaproxyConfig() with mutual TLS', () => {
+  const services = [
+    {
+      name: 'order',
+      frontendPort: 50051,
+      httpFrontendPort: 51051,
+      servers: [
+        {name: 'order-1', grpcPort: 25101, httpPort: 26101},
+        {name: 'order-2', grpcPort: 25102, httpPort: 26102},
+      ],
+    },
+  ];
+  const base = {
+    host: '127.0.0.1',
+    statsPort: 8404,
+    statsSocket: '/tmp/agora-test-admin.sock',
+    services,
+  };
+  const h2c = renderHaproxyConfig(base);
+  const tls = renderHaproxyConfig({...base, mutualTls: true});
+  /** The lines of the section that starts with `header`, up to the next blank line. */
+  const section = (text: string, header: string) => {
+    const at = text.indexOf(`\n${header}\n`);
+    if (at < 0) throw new Error(`no "${header}" section`);
+    return text.slice(at + 1).split('\n\n')[0];
+  };
+
+  it('passes gRPC through as TCP to each replica, checked on its HTTP/1.1 port', () => {
+    expect(section(tls, 'frontend order_in')).toBe(
+      [
+        'frontend order_in',
+        '  mode tcp',
+        '  option tcplog',
+        '  bind 127.0.0.1:50051',
+        '  default_backend order',
+      ].join('\n'),
+    );
+    expect(section(tls, 'backend order')).toBe(
+      [
+        'backend order',
+        '  mode tcp',
+        '  balance roundrobin',
+        '  option httpchk GET /healthz',
+        '  http-check expect status 200',
+        '  server order-1 127.0.0.1:25101 check port 26101 inter 250 fall 1 rise 2',
+        '  server order-2 127.0.0.1:25102 check port 26102 inter 250 fall 1 rise 2',
+      ].join('\n'),
+    );
+    // HAProxy neither speaks h2 to the replicas nor touches the TLS.
+    expect(tls).not.toMatch(/proto h2|\bssl\b|\bcrt\b/);
+  });
+
+  it('leaves the HTTP/1.1 edge, the stats page and the defaults as without TLS', () => {
+    for (const header of [
+      'frontend order_http_in',
+      'backend order_http',
+      'frontend stats',
+      'defaults',
+      'global',
+    ]) {
+      expect(section(tls, header)).toBe(section(h2c, header));
+    }
+  });
+
+  const haproxy = spawnSync('haproxy', ['-v']).status === 0;
+  (haproxy ? it : it.skip)('is accepted by haproxy -c', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agora-haproxy-'));
+    try {
+      const file = join(dir, 'haproxy.cfg');
+      writeFileSync(file, tls);
+      const result = spawnSync('haproxy', ['-c', '-f', file], {
+        encoding: 'utf8',
+      });
+      expect(result.stderr + result.stdout).not.toMatch(/ALERT|WARNING/);
+      expect(result.status).toBe(0);
+    } finally {
+      rmSync(dir, {recursive: true, force: true});
+    }
+  });
+});
