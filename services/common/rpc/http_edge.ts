@@ -146,6 +146,13 @@ export async function startHttpEdge(opts: HttpEdgeOptions): Promise<HttpEdge> {
   // Room for the envelope and a JSON encoding's overhead over the binary message size.
   const maxBodyBytes = opts.maxRequestBytes * 2 + 1024;
   const server = http.createServer((req, res) => {
+    // Before the Host check: load balancers' checks (HAProxy's HTTP/1.0 GET) send no Host.
+    if (req.url === '/healthz') {
+      const ok = isServing();
+      res.writeHead(ok ? 200 : 503, {'content-type': 'text/plain'});
+      res.end(ok ? 'SERVING\n' : 'NOT_SERVING\n');
+      return;
+    }
     if (!anyHost && !hosts.has(hostName(req.headers.host))) {
       res
         .writeHead(421, {'content-type': 'text/plain'})
@@ -179,12 +186,6 @@ export async function startHttpEdge(opts: HttpEdgeOptions): Promise<HttpEdge> {
         res.writeHead(204).end();
         return;
       }
-    }
-    if (req.url === '/healthz') {
-      const ok = isServing();
-      res.writeHead(ok ? 200 : 503, {'content-type': 'text/plain'});
-      res.end(ok ? 'SERVING\n' : 'NOT_SERVING\n');
-      return;
     }
     if (req.url === '/metrics' && metrics) {
       opts.pipeline

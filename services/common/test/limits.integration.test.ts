@@ -7,6 +7,7 @@
 import {randomUUID} from 'node:crypto';
 import {readFileSync} from 'node:fs';
 import {request as httpRequest} from 'node:http';
+import {connect} from 'node:net';
 import {gzipSync} from 'node:zlib';
 import {Code, ConnectError} from '@connectrpc/connect';
 import * as grpc from '@grpc/grpc-js';
@@ -388,5 +389,38 @@ describe('bounded requests', () => {
     const {rules} = await sys.pricing.listPriceRules({});
     expect(rules.filter(r => r.sku === 'LIM-4')).toHaveLength(20);
     expect(rules.filter(r => r.sku === 'LIM-5')).toHaveLength(0);
+  });
+});
+
+describe('the HTTP edge', () => {
+  function raw(name: ServiceName, request: string): Promise<string> {
+    const [host, port] = sys.mesh.processes[name].httpAddress.split(':');
+    return new Promise((resolve, reject) => {
+      const socket = connect(Number(port), host, () => socket.end(request));
+      let text = '';
+      socket.on('data', d => (text += d.toString()));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+  }
+
+  it('refuses an unknown Host (DNS rebinding), but answers a load balancer’s /healthz without one', async () => {
+    const rebound = await raw(
+      'pricing',
+      'POST /agora.pricing.v1.PricingService/GetPrices HTTP/1.1\r\nHost: evil.example\r\n' +
+        'content-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}',
+    );
+    expect(rebound).toMatch(/^HTTP\/1\.1 421/);
+    const check = await raw('pricing', 'GET /healthz HTTP/1.0\r\n\r\n');
+    expect(check).toMatch(/^HTTP\/1\.1 200[\s\S]*SERVING/);
+  });
+
+  it('answers CORS only for allowed origins', async () => {
+    const res = await post('pricing', READ_OF.pricing, Buffer.from('{}'), {
+      'content-type': 'application/json',
+      origin: 'https://evil.example',
+      authorization: sys.admin,
+    });
+    expect(res.status).toBe(403);
   });
 });
