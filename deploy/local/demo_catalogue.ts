@@ -2,10 +2,12 @@
  * The demo catalogue `npm start` seeds into an empty system, through the public RPCs
  * only (AdjustStock and SetBasePrice): a SKU becomes sellable by API alone.
  */
+import {readFileSync} from 'node:fs';
 import {Code, ConnectError} from '@connectrpc/connect';
 import {StockAdjustmentReason} from '../../gen/agora/inventory/v1/inventory_pb.js';
 import {InventoryService} from '../../gen/agora/inventory/v1/inventory_service_pb.js';
 import {PricingService} from '../../gen/agora/pricing/v1/pricing_service_pb.js';
+import type {TlsFiles} from '../../services/common/auth/dev_ca.js';
 import {derivedId} from '../../services/common/idempotency/derived_id.js';
 import {createGrpcClient} from '../../services/common/rpc/grpc_client.js';
 
@@ -50,8 +52,17 @@ export async function seedDemoCatalogue(
   inventoryAddress: string,
   /** An admin's `authorization` header value. */
   admin: string,
+  /** When the services run mutual TLS: the client certificate to present. */
+  tls?: TlsFiles,
 ): Promise<boolean> {
-  const opts = {authorization: () => admin};
+  const opts = {
+    authorization: () => admin,
+    tls: tls && {
+      ca: readFileSync(tls.ca),
+      cert: readFileSync(tls.cert),
+      key: readFileSync(tls.key),
+    },
+  };
   const pricing = createGrpcClient(PricingService, pricingAddress, opts);
   const inventory = createGrpcClient(InventoryService, inventoryAddress, opts);
   try {

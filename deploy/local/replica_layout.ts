@@ -27,7 +27,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import {dirname, join, resolve} from 'node:path';
-import {EnvReader} from '../../services/common/config/env.js';
+import type {TlsFiles} from '../../services/common/auth/dev_ca.js';
+import {ConfigError, EnvReader} from '../../services/common/config/env.js';
 import {
   HTTP_PORT_OFFSET,
   SERVICE_PORTS,
@@ -36,6 +37,7 @@ import {
 } from '../../services/common/config/service_config.js';
 import {
   databaseEnvFor,
+  localDevCa,
   repoRoot,
 } from '../../services/common/process/service_process.js';
 
@@ -269,4 +271,60 @@ export function replicaProcessEnv(
     if (!key.startsWith('AGORA_')) env[key] = value;
   }
   return {...env, ...state.env, ...replica.env};
+}
+
+/** The variables that name mutual TLS material; services/common/auth/tls_config.ts reads them. */
+const TLS_MATERIAL_VARIABLES = [
+  'AGORA_TLS_DEV_DIR',
+  'AGORA_TLS_CA_FILE',
+  'AGORA_TLS_CERT_FILE',
+  'AGORA_TLS_KEY_FILE',
+];
+
+/**
+ * What the replica set adds to the shared environment for mutual TLS: with AGORA_TLS=on
+ * and no certificate named (none of TLS_MATERIAL_VARIABLES), the local development CA,
+ * created under .agora/tls on first use, as `npm start` and the tests use it. Nothing
+ * when AGORA_TLS is off, or when `env` names its own files (they are shared as they are).
+ */
+export function replicaTlsEnv(
+  env: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
+  if (new EnvReader(env).oneOf('AGORA_TLS', 'off', ['on', 'off']) === 'off') {
+    return {};
+  }
+  if (TLS_MATERIAL_VARIABLES.some(v => env[v])) return {};
+  return {AGORA_TLS_DEV_DIR: localDevCa().dir};
+}
+
+/**
+ * The certificate the replica tools (the launcher, the rolling deploy) present to the
+ * replicas' gRPC ports and to the frontends when `env` (the replicas' shared environment,
+ * as in the state file) has AGORA_TLS=on: the development CA's client certificate, unless
+ * AGORA_TLS_CA_FILE / _CERT_FILE / _KEY_FILE name other files, as they do for every
+ * service. Undefined when AGORA_TLS is off. Throws a ConfigError naming the variable when
+ * a file is neither named nor found, before anything has started.
+ */
+export function toolTlsFiles(
+  env: Record<string, string | undefined>,
+): TlsFiles | undefined {
+  if (new EnvReader(env).oneOf('AGORA_TLS', 'off', ['on', 'off']) === 'off') {
+    return undefined;
+  }
+  const dir = env.AGORA_TLS_DEV_DIR;
+  const file = (variable: string, inDevDir: string): string => {
+    const path = env[variable] || (dir && join(dir, inDevDir));
+    if (!path) {
+      throw new ConfigError(variable, 'must be set when AGORA_TLS=on', '');
+    }
+    if (!existsSync(path)) {
+      throw new ConfigError(variable, 'names a file that does not exist', path);
+    }
+    return path;
+  };
+  return {
+    ca: file('AGORA_TLS_CA_FILE', 'ca.crt'),
+    cert: file('AGORA_TLS_CERT_FILE', 'client.crt'),
+    key: file('AGORA_TLS_KEY_FILE', 'client.key'),
+  };
 }

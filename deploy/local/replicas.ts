@@ -6,7 +6,10 @@
  * `.agora/haproxy/haproxy.cfg` and starts haproxy, starts every replica, waits until
  * each is SERVING on its own port and HAProxy sees it UP, then until every service
  * answers SERVING through the balancer, seeds the demo catalogue through the balancer,
- * and prints the layout. Ctrl-C stops Order's replicas first (they may be mid-saga and
+ * and prints the layout. With AGORA_TLS=on the replicas serve mutual TLS (the local
+ * development CA unless certificate files are named), HAProxy passes their gRPC
+ * connections through as TCP, and every check and the seeding present the client
+ * certificate. Ctrl-C stops Order's replicas first (they may be mid-saga and
  * still calling the others through HAProxy), then the other services, then haproxy.
  *
  * The launcher does not own the replicas: they run detached, and `.agora/replicas.json`
@@ -26,6 +29,7 @@ import {
   stopHaproxy,
   waitHaproxyReady,
 } from '../haproxy/haproxy_process.js';
+import type {TlsFiles} from '../../services/common/auth/dev_ca.js';
 import type {ServiceName} from '../../services/common/config/service_config.js';
 import {
   isServiceProcess,
@@ -48,8 +52,10 @@ import {
   replicaEnv,
   replicaPorts,
   replicaProcessEnv,
+  replicaTlsEnv,
   sharedServiceEnv,
   stateFile,
+  toolTlsFiles,
   writeState,
   type ReplicaRecord,
   type ReplicaSettings,
@@ -62,6 +68,9 @@ const PREFIX = 'agora:';
 async function main(): Promise<void> {
   const settings = readReplicaSettings();
   const issuer = await localDevIssuer();
+  const env = {...issuer.env, ...sharedServiceEnv(), ...replicaTlsEnv()};
+  // Before anything starts: a TLS file that is neither named nor there fails here.
+  const tls = toolTlsFiles(env);
   ensureHaproxy();
   await clearLeftovers(settings.stateDir);
 
@@ -78,6 +87,7 @@ async function main(): Promise<void> {
       host: settings.host,
       statsPort: settings.statsPort,
       statsSocket,
+      mutualTls: tls !== undefined,
       services: SERVICE_NAMES.map(name => ({
         name,
         frontendPort: frontendPort(settings, name),
@@ -93,7 +103,7 @@ async function main(): Promise<void> {
   checkHaproxyConfig(config);
 
   console.log(
-    `${PREFIX} starting HAProxy and ${settings.replicas} replicas of order, payment, inventory, pricing and report…`,
+    `${PREFIX} starting HAProxy and ${settings.replicas} replicas of order, payment, inventory, pricing and report${tls ? ' (mutual TLS)' : ''}…`,
   );
   const state: ReplicaState = {
     version: 1,
@@ -102,7 +112,7 @@ async function main(): Promise<void> {
     ready: false,
     host: settings.host,
     node: process.execPath,
-    env: {...issuer.env, ...sharedServiceEnv()},
+    env,
     haproxy: {
       pid: 0,
       config,
@@ -143,6 +153,8 @@ async function main(): Promise<void> {
           name,
           `${settings.host}:${r.grpcPort}`,
           r.log,
+          60_000,
+          tls,
         ),
       ),
     ),
@@ -154,12 +166,17 @@ async function main(): Promise<void> {
     ),
     15_000,
   );
-  await waitServing(SERVICE_NAMES.map(name => services[name].frontend));
+  await waitServing(
+    SERVICE_NAMES.map(name => services[name].frontend),
+    30_000,
+    tls,
+  );
 
   const seeded = await seedDemoCatalogue(
     services.pricing.frontend,
     services.inventory.frontend,
     await issuer.bearer({subject: 'demo-seeder', roles: ['admin']}),
+    tls,
   );
   console.log(
     seeded
@@ -168,7 +185,7 @@ async function main(): Promise<void> {
   );
   state.ready = true;
   writeState(settings.stateDir, state);
-  printLayout(settings, state);
+  printLayout(settings, state, tls);
   watch(settings.stateDir);
 }
 
@@ -337,10 +354,14 @@ function watch(dir: string): void {
   }, 1000);
 }
 
-function printLayout(settings: ReplicaSettings, state: ReplicaState): void {
+function printLayout(
+  settings: ReplicaSettings,
+  state: ReplicaState,
+  tls: TlsFiles | undefined,
+): void {
   const total = SERVICE_NAMES.length * settings.replicas;
   console.log(
-    `\n${PREFIX} all ${total} replicas are SERVING behind HAProxy (grpc.health.v1 through the balancer)\n`,
+    `\n${PREFIX} all ${total} replicas are SERVING behind HAProxy (grpc.health.v1 through the balancer${tls ? ', mutual TLS passed through' : ''})\n`,
   );
   console.log(
     '  service     gRPC frontend     HTTP frontend     replicas (gRPC/HTTP port, pid)',
@@ -363,9 +384,14 @@ function printLayout(settings: ReplicaSettings, state: ReplicaState): void {
 
 Place an order through the balancer (the same call as with npm start):
 
-  npx buf curl --protocol grpc --http2-prior-knowledge \\
+  npx buf curl --protocol grpc ${
+    tls
+      ? `--cacert ${tls.ca} --cert ${tls.cert} --key ${tls.key}`
+      : '--http2-prior-knowledge'
+  } \\
+    -H "authorization: Bearer $(npm run --silent token -- --customer alice)" \\
     -d '{"request_id":"'$(cat /proc/sys/kernel/random/uuid)'","customer_id":"alice","currency_code":"USD","lines":[{"sku":"${sku}","quantity":2}],"payment_token":"tok_visa"}' \\
-    http://${state.services.order.frontend}/agora.order.v1.OrderService/CreateOrder
+    ${tls ? 'https' : 'http'}://${state.services.order.frontend}/agora.order.v1.OrderService/CreateOrder
 
 Restart every replica one at a time, without failing a call: npm run deploy:rolling
 Ctrl-C stops everything.`);

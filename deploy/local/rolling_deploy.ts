@@ -13,8 +13,9 @@
  *      accepting and finishes its in-flight calls (a CreateOrder mid-saga included);
  *   3. start the new process on the same ports, with the environment recorded in
  *      `.agora/replicas.json`;
- *   4. wait until it answers SERVING on its own gRPC port, then until HAProxy reports it
- *      UP (two good checks) on its admin socket.
+ *   4. wait until it answers SERVING on its own gRPC port (presenting the client
+ *      certificate when the replicas run mutual TLS), then until HAProxy reports it UP
+ *      (two good checks) on its admin socket.
  * The state file gets the new pid as soon as the process exists, so a Ctrl-C of the
  * launcher at any moment still stops it; the replica is marked `restarting` meanwhile,
  * so the launcher does not report the old one's exit as a failure.
@@ -26,6 +27,7 @@ import {openSync, closeSync, readFileSync, rmSync, writeSync} from 'node:fs';
 import {join} from 'node:path';
 import {recoveryCounters, waitServersUp} from '../haproxy/haproxy_admin.js';
 import {isHaproxyProcess} from '../haproxy/haproxy_process.js';
+import type {TlsFiles} from '../../services/common/auth/dev_ca.js';
 import type {ServiceName} from '../../services/common/config/service_config.js';
 import {
   isServiceProcess,
@@ -39,6 +41,7 @@ import {
   replicaProcessEnv,
   stateDir,
   stateFile,
+  toolTlsFiles,
   updateState,
   type ReplicaState,
 } from './replica_layout.js';
@@ -78,6 +81,9 @@ async function main(): Promise<void> {
       `haproxy (pid ${state.haproxy.pid}) is not running; restart the replica set`,
     );
   }
+  // The replicas' shared environment decides whether they serve mutual TLS; read before
+  // the first replica stops, so a missing certificate file stops nothing.
+  const tls = toolTlsFiles(state.env);
   const releaseLock = lock(dir);
   process.on('SIGINT', () => {
     if (interrupted) process.exit(130);
@@ -99,7 +105,7 @@ async function main(): Promise<void> {
           process.exitCode = 130;
           return;
         }
-        await restartReplica(dir, name, server);
+        await restartReplica(dir, name, server, tls);
         restarted++;
       }
     }
@@ -119,6 +125,7 @@ async function restartReplica(
   dir: string,
   name: ServiceName,
   server: string,
+  tls: TlsFiles | undefined,
 ): Promise<void> {
   const state = readState(dir) as ReplicaState;
   const socket = state.haproxy.statsSocket;
@@ -168,6 +175,7 @@ async function restartReplica(
       `${old.host}:${record.grpcPort}`,
       record.log,
       START_TIMEOUT_MS,
+      tls,
     );
     const tServing = Date.now();
     await waitServersUp(socket, [{backend: name, server}], UP_TIMEOUT_MS);

@@ -13,6 +13,7 @@
 import {spawn} from 'node:child_process';
 import {closeSync, mkdirSync, openSync, readFileSync, writeSync} from 'node:fs';
 import {dirname, join} from 'node:path';
+import type {TlsFiles} from '../auth/dev_ca.js';
 import type {ServiceName} from '../config/service_config.js';
 import {checkHealth, repoRoot, serviceArgs} from './service_process.js';
 
@@ -84,7 +85,8 @@ export function isServiceProcess(pid: number, name: ServiceName): boolean {
 
 /**
  * Waits until the replica answers SERVING on its own gRPC address; rejects as soon as
- * the process is gone (with the last line of its log), or after `timeoutMs`.
+ * the process is gone (with the last line of its log), or after `timeoutMs`. A replica
+ * on mutual TLS (AGORA_TLS=on) answers only a caller with a certificate: `tls`.
  */
 export async function waitReplicaServing(
   pid: number,
@@ -92,6 +94,7 @@ export async function waitReplicaServing(
   grpcAddress: string,
   logFile: string,
   timeoutMs = 60_000,
+  tls?: TlsFiles,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -100,7 +103,7 @@ export async function waitReplicaServing(
         `${name} (pid ${pid}) exited while starting: ${lastLogLine(logFile)} (log: ${logFile})`,
       );
     }
-    if (await checkHealth(grpcAddress, 1000)) return;
+    if (await checkHealth(grpcAddress, 1000, tls)) return;
     if (Date.now() > deadline) {
       throw new Error(
         `${name} (pid ${pid}) is not SERVING on ${grpcAddress} after ${timeoutMs} ms; see ${logFile}`,
