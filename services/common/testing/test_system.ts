@@ -13,7 +13,9 @@ import {PaymentService} from '../../../gen/agora/payment/v1/payment_service_pb.j
 import {PricingService} from '../../../gen/agora/pricing/v1/pricing_service_pb.js';
 import {ReportService} from '../../../gen/agora/report/v1/report_service_pb.js';
 import {startMesh, type Mesh} from '../process/mesh.js';
+import type {TlsFiles} from '../auth/dev_ca.js';
 import type {DevIssuer} from '../auth/dev_issuer.js';
+import type {ServiceName} from '../config/service_config.js';
 import {
   localDevCa,
   localDevIssuer,
@@ -22,8 +24,20 @@ import {
 import {createGrpcClient} from '../rpc/grpc_client.js';
 import {freshEnvironment, REDIS_URL} from './isolation.js';
 
+/** Where a test reaches one service: its own process, or the balancer in front of it. */
+export interface ServiceAddresses {
+  /** gRPC (h2c, or mutual TLS when the system runs it). */
+  grpcAddress: string;
+  /** Connect, gRPC-Web and /healthz over plain HTTP/1.1. */
+  httpAddress: string;
+}
+
 export interface TestSystem {
-  mesh: Mesh;
+  /**
+   * The services' addresses: each process's (startTestSystem) or HAProxy's frontends
+   * (startReplicaTestSystem, replica_test_system.ts).
+   */
+  mesh: {processes: Record<ServiceName, ServiceAddresses>};
   namespace: string;
   databaseUrl: string;
   order: ReturnType<typeof createGrpcClient<typeof OrderService>>;
@@ -41,13 +55,18 @@ export interface TestSystem {
   stop(): Promise<void>;
 }
 
+/** A TestSystem of one process per service, which a test may inspect (pid, exit). */
+export interface MeshTestSystem extends TestSystem {
+  mesh: Mesh;
+}
+
 /** Drops and recreates the test database, clears the namespace, starts the mesh. */
 export async function startTestSystem(
   name: string,
   env: Record<string, string> = {},
   /** Run the gRPC ports over mutual TLS, services calling each other with their certificates. */
   options: {mutualTls?: boolean} = {},
-): Promise<TestSystem> {
+): Promise<MeshTestSystem> {
   const isolated = await freshEnvironment(
     `agora_test_${name.replace(/[^a-z0-9]/gi, '_')}`,
     `agoratest-${name}`,
@@ -75,10 +94,39 @@ export async function startTestSystem(
     logDir: join(repoRoot(), '.agora', 'test-logs', name),
     tls: clientTls,
   });
-  const p = mesh.processes;
+  try {
+    const system = await connectTestSystem({
+      addresses: mesh.processes,
+      namespace,
+      databaseUrl: databaseUrl.toString(),
+      issuer,
+      clientTls,
+      stopServices: () => mesh.stop(),
+    });
+    return {...system, mesh};
+  } catch (err) {
+    await mesh.stop();
+    throw err;
+  }
+}
+
+/**
+ * The clients, database pool and Redis connection of a TestSystem over services that
+ * are already SERVING at `addresses`; stop() closes them, then calls `stopServices`.
+ * The clients present `clientTls` when the services run mutual TLS.
+ */
+export async function connectTestSystem(opts: {
+  addresses: Record<ServiceName, ServiceAddresses>;
+  namespace: string;
+  databaseUrl: string;
+  issuer: DevIssuer;
+  clientTls: TlsFiles | undefined;
+  stopServices: () => Promise<void>;
+}): Promise<TestSystem> {
+  const {addresses: p, issuer, clientTls} = opts;
   const redis = new Redis(REDIS_URL);
   const admin = await issuer.bearer({subject: 'test-admin', roles: ['admin']});
-  const opts = {
+  const clientOptions = {
     authorization: () => admin,
     tls: clientTls && {
       ca: readFileSync(clientTls.ca),
@@ -87,21 +135,33 @@ export async function startTestSystem(
     },
   };
   const system: TestSystem = {
-    mesh,
-    namespace,
-    databaseUrl: databaseUrl.toString(),
-    order: createGrpcClient(OrderService, p.order.grpcAddress, opts),
-    payment: createGrpcClient(PaymentService, p.payment.grpcAddress, opts),
+    mesh: {processes: p},
+    namespace: opts.namespace,
+    databaseUrl: opts.databaseUrl,
+    order: createGrpcClient(OrderService, p.order.grpcAddress, clientOptions),
+    payment: createGrpcClient(
+      PaymentService,
+      p.payment.grpcAddress,
+      clientOptions,
+    ),
     inventory: createGrpcClient(
       InventoryService,
       p.inventory.grpcAddress,
-      opts,
+      clientOptions,
     ),
-    pricing: createGrpcClient(PricingService, p.pricing.grpcAddress, opts),
-    report: createGrpcClient(ReportService, p.report.grpcAddress, opts),
+    pricing: createGrpcClient(
+      PricingService,
+      p.pricing.grpcAddress,
+      clientOptions,
+    ),
+    report: createGrpcClient(
+      ReportService,
+      p.report.grpcAddress,
+      clientOptions,
+    ),
     issuer,
     admin,
-    db: new pg.Pool({connectionString: databaseUrl.toString(), max: 4}),
+    db: new pg.Pool({connectionString: opts.databaseUrl, max: 4}),
     redis,
     stop: async () => {
       for (const c of [
@@ -112,7 +172,7 @@ export async function startTestSystem(
         system.report,
       ])
         c.close();
-      await mesh.stop();
+      await opts.stopServices();
       await system.db.end();
       redis.disconnect();
     },

@@ -16,21 +16,35 @@ import {
 } from '../../../gen/agora/order/v1/order_pb.js';
 import {PaymentState} from '../../../gen/agora/payment/v1/payment_pb.js';
 import {GroupBy} from '../../../gen/agora/report/v1/report_pb.js';
+import {startReplicaTestSystem} from '../../common/testing/replica_test_system.js';
 import {
   eventually,
   startTestSystem,
   type TestSystem,
 } from '../../common/testing/test_system.js';
 
+/**
+ * Ports of the replica variant (AGORA_TEST_SYSTEM=replicas): frontends 31051–31055 (HTTP
+ * 32051–32055), replicas 18101–18502 (HTTP 19101–19502), stats 31404; none used by
+ * another test or bench, all below 32768 (Linux's range for outgoing connections).
+ */
+export const REPLICA_PORTS = {
+  frontendPortBase: 31050,
+  replicaPortBase: 18000,
+  statsPort: 31404,
+};
+
 // Set up at load time: a setup that fails then fails the suite once, with its own
 // message, instead of once per test followed by TypeErrors from the teardown.
-// purchase_mtls.integration.test.ts runs this same suite over mutual TLS.
+// purchase_mtls.integration.test.ts runs this same suite over mutual TLS, and
+// purchase_mtls_replicas.integration.test.ts over mutual TLS through the replica set
+// (2 replicas of each service behind HAProxy, AGORA_TEST_SYSTEM=replicas).
 const mutualTls = process.env.AGORA_TEST_MUTUAL_TLS === '1';
-export const sys: TestSystem = await startTestSystem(
-  mutualTls ? 'purchase_mtls' : 'purchase',
-  {},
-  {mutualTls},
-);
+const replicas = process.env.AGORA_TEST_SYSTEM === 'replicas';
+const name = `purchase${mutualTls ? '_mtls' : ''}${replicas ? '_replicas' : ''}`;
+export const sys: TestSystem = replicas
+  ? await startReplicaTestSystem(name, {}, {mutualTls, ports: REPLICA_PORTS})
+  : await startTestSystem(name, {}, {mutualTls});
 
 afterAll(() => sys.stop(), 60_000);
 
