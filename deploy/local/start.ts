@@ -13,6 +13,7 @@ import {
 import {JAEGER_OTLP_HTTP} from '../../services/common/process/jaeger.js';
 import {startMesh} from '../../services/common/process/mesh.js';
 import {
+  localDevCa,
   localDevIssuer,
   repoRoot,
 } from '../../services/common/process/service_process.js';
@@ -25,11 +26,15 @@ async function main(): Promise<void> {
   const tracing = await LocalTracing.prepare();
   // Every RPC needs a bearer token; this development issuer signs them (npm run token).
   const issuer = await localDevIssuer();
+  // AGORA_TLS=on: the gRPC ports run mutual TLS with the development CA (.agora/tls).
+  const ca = process.env.AGORA_TLS === 'on' ? localDevCa() : undefined;
+  const clientTls = ca?.files('client');
   if (!tracing.jaeger) console.log(`agora: tracing ${tracing.state}`);
   console.log('agora: starting order, payment, inventory, pricing and report…');
   const mesh = await startMesh({
     env: {
       ...issuer.env,
+      ...(ca?.env ?? {}),
       AGORA_LOG_LEVEL: process.env.AGORA_LOG_LEVEL ?? 'info',
       AGORA_TRACING: tracing.on ? 'on' : 'off',
       OTEL_EXPORTER_OTLP_ENDPOINT:
@@ -37,6 +42,7 @@ async function main(): Promise<void> {
     },
     anyPorts: false,
     logDir,
+    tls: clientTls,
   });
   let stopping = false;
   const stop = async (signal: string) => {
@@ -67,6 +73,7 @@ async function main(): Promise<void> {
     mesh.processes.pricing.grpcAddress,
     mesh.processes.inventory.grpcAddress,
     await issuer.bearer({subject: 'demo-seeder', roles: ['admin']}),
+    clientTls,
   );
   console.log(
     seeded
@@ -92,7 +99,11 @@ async function main(): Promise<void> {
   metrics:   http://<HTTP address>/metrics (Prometheus text format)
   traces:    ${tracing.summary}
   auth:      every RPC needs "authorization: Bearer <JWT>"; the development issuer is
-             ${issuer.dir} (JWKS: ${issuer.jwksFile})
+             ${issuer.dir} (JWKS: ${issuer.jwksFile})${
+               clientTls
+                 ? `\n  mTLS:      the gRPC ports need a client certificate: with buf curl use https://, drop\n             --http2-prior-knowledge, add --cacert ${clientTls.ca} --cert ${clientTls.cert} --key ${clientTls.key}`
+                 : ''
+             }
 
 Get a token (a customer acts only for itself; --role admin for prices, stock, reports):
 
