@@ -173,8 +173,12 @@ export function createInventoryService(
       const wanted = skus ? new Set(skus) : undefined;
       // Subscribe before reading the snapshot so no change falls between the two;
       // versions let the client drop a change older than the snapshot.
+      // Filtered as it is published, so a watcher wakes only for its own SKUs.
       const changes = streamOf<StockFrame>(
-        push => stockFeed.subscribe(push),
+        push =>
+          stockFeed.subscribe(f => {
+            if (!wanted || wanted.has(f.sku)) push(f);
+          }),
         ctx.signal,
       );
       try {
@@ -186,8 +190,7 @@ export function createInventoryService(
           }
         }
         for await (const frame of changes) {
-          if (!wanted || wanted.has(frame.sku))
-            yield encodedResponse(ctx, WatchStockResponseSchema, frame.bytes);
+          yield encodedResponse(ctx, WatchStockResponseSchema, frame.bytes);
         }
       } finally {
         await changes.return();

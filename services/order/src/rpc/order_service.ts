@@ -119,16 +119,15 @@ export function createOrderService(
       requireSameCustomer(req.customerId, scope);
       // A customer sees only its own orders' events, whatever it asked for.
       const customerId = scope ?? req.customerId;
+      // Filtered as it is published, so a watcher wakes only for its own events.
       for await (const frame of streamOf<OrderEventFrame>(
-        push => feed.subscribe(push),
+        push =>
+          feed.subscribe(f => {
+            if (!customerId || f.customerId === customerId) push(f);
+          }),
         ctx.signal,
       )) {
-        if (!customerId || frame.customerId === customerId)
-          yield encodedResponse(
-            ctx,
-            WatchOrderEventsResponseSchema,
-            frame.bytes,
-          );
+        yield encodedResponse(ctx, WatchOrderEventsResponseSchema, frame.bytes);
       }
     },
   };

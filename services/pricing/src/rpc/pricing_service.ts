@@ -108,12 +108,15 @@ export function createPricingService(
 
     async *watchPrices(req, ctx: HandlerContext) {
       const skus = req.skus.length > 0 ? new Set(req.skus) : undefined;
+      // Filtered as it is published, so a watcher wakes only for its own SKUs.
       for await (const frame of streamOf<PriceFrame>(
-        push => feed.subscribe(push),
+        push =>
+          feed.subscribe(f => {
+            if (!skus || skus.has(f.sku)) push(f);
+          }),
         ctx.signal,
       )) {
-        if (!skus || skus.has(frame.sku))
-          yield encodedResponse(ctx, WatchPricesResponseSchema, frame.bytes);
+        yield encodedResponse(ctx, WatchPricesResponseSchema, frame.bytes);
       }
     },
 
