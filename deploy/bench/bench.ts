@@ -20,7 +20,7 @@
  * the busiest one spent its CPU (perf_profile.ts).
  */
 import {spawnSync} from 'node:child_process';
-import {mkdirSync, readFileSync, writeFileSync} from 'node:fs';
+import {mkdirSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import pg from 'pg';
 import {StockAdjustmentReason} from '../../gen/agora/inventory/v1/inventory_pb.js';
@@ -28,7 +28,7 @@ import {InventoryService} from '../../gen/agora/inventory/v1/inventory_service_p
 import {PricingService} from '../../gen/agora/pricing/v1/pricing_service_pb.js';
 import type {ServiceName} from '../../services/common/config/service_config.js';
 import {derivedId} from '../../services/common/idempotency/derived_id.js';
-import type {TlsFiles} from '../../services/common/auth/dev_ca.js';
+import {loadTls, type TlsFiles} from '../../services/common/auth/dev_ca.js';
 import {startMesh} from '../../services/common/process/mesh.js';
 import {
   localDevCa,
@@ -138,11 +138,7 @@ async function seed(
 ): Promise<void> {
   const opts = {
     authorization: () => admin,
-    tls: tls && {
-      ca: readFileSync(tls.ca),
-      cert: readFileSync(tls.cert),
-      key: readFileSync(tls.key),
-    },
+    tls: tls && loadTls(tls),
   };
   const inventory = createGrpcClient(InventoryService, inventoryAddress, opts);
   const pricing = createGrpcClient(PricingService, pricingAddress, opts);

@@ -2,12 +2,11 @@
  * The demo catalogue `npm start` seeds into an empty system, through the public RPCs
  * only (AdjustStock and SetBasePrice): a SKU becomes sellable by API alone.
  */
-import {readFileSync} from 'node:fs';
 import {Code, ConnectError} from '@connectrpc/connect';
 import {StockAdjustmentReason} from '../../gen/agora/inventory/v1/inventory_pb.js';
 import {InventoryService} from '../../gen/agora/inventory/v1/inventory_service_pb.js';
 import {PricingService} from '../../gen/agora/pricing/v1/pricing_service_pb.js';
-import type {TlsFiles} from '../../services/common/auth/dev_ca.js';
+import {loadTls, type TlsFiles} from '../../services/common/auth/dev_ca.js';
 import {derivedId} from '../../services/common/idempotency/derived_id.js';
 import {createGrpcClient} from '../../services/common/rpc/grpc_client.js';
 
@@ -57,11 +56,7 @@ export async function seedDemoCatalogue(
 ): Promise<boolean> {
   const opts = {
     authorization: () => admin,
-    tls: tls && {
-      ca: readFileSync(tls.ca),
-      cert: readFileSync(tls.cert),
-      key: readFileSync(tls.key),
-    },
+    tls: tls && loadTls(tls),
   };
   const pricing = createGrpcClient(PricingService, pricingAddress, opts);
   const inventory = createGrpcClient(InventoryService, inventoryAddress, opts);

@@ -10,6 +10,7 @@ import {randomUUID} from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
+  readFileSync,
   renameSync,
   rmSync,
   writeFileSync,
@@ -126,4 +127,17 @@ export class DevCa {
     }
     return ca;
   }
+}
+
+/** The contents of TLS files, as gRPC credentials take them. */
+export function loadTls(files: TlsFiles): {
+  ca: Buffer;
+  cert: Buffer;
+  key: Buffer;
+} {
+  return {
+    ca: readFileSync(files.ca),
+    cert: readFileSync(files.cert),
+    key: readFileSync(files.key),
+  };
 }

@@ -3,7 +3,6 @@
  * on the real PostgreSQL, Redis and RabbitMQ. Each test file gets its own database,
  * Redis key prefix and AMQP namespace, so test runs never touch `npm start` data.
  */
-import {readFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {Redis} from 'ioredis';
 import pg from 'pg';
@@ -13,7 +12,7 @@ import {PaymentService} from '../../../gen/agora/payment/v1/payment_service_pb.j
 import {PricingService} from '../../../gen/agora/pricing/v1/pricing_service_pb.js';
 import {ReportService} from '../../../gen/agora/report/v1/report_service_pb.js';
 import {startMesh, type Mesh} from '../process/mesh.js';
-import type {TlsFiles} from '../auth/dev_ca.js';
+import {loadTls, type TlsFiles} from '../auth/dev_ca.js';
 import type {DevIssuer} from '../auth/dev_issuer.js';
 import type {ServiceName} from '../config/service_config.js';
 import {
@@ -128,11 +127,7 @@ export async function connectTestSystem(opts: {
   const admin = await issuer.bearer({subject: 'test-admin', roles: ['admin']});
   const clientOptions = {
     authorization: () => admin,
-    tls: clientTls && {
-      ca: readFileSync(clientTls.ca),
-      cert: readFileSync(clientTls.cert),
-      key: readFileSync(clientTls.key),
-    },
+    tls: clientTls && loadTls(clientTls),
   };
   const system: TestSystem = {
     mesh: {processes: p},

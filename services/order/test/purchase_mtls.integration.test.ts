@@ -5,10 +5,10 @@
  * present a client certificate. Then what the certificate decides.
  */
 import {randomUUID} from 'node:crypto';
-import {readFileSync} from 'node:fs';
 import {Code, ConnectError} from '@connectrpc/connect';
 import {InventoryService} from '../../../gen/agora/inventory/v1/inventory_service_pb.js';
 import {localDevCa} from '../../common/process/service_process.js';
+import {loadTls} from '../../common/auth/dev_ca.js';
 import {createGrpcClient} from '../../common/rpc/grpc_client.js';
 
 process.env.AGORA_TEST_MUTUAL_TLS = '1';
@@ -33,11 +33,7 @@ describe('mutual TLS', () => {
     const files = localDevCa().files(name);
     return createGrpcClient(InventoryService, address(), {
       retries: 0,
-      tls: {
-        ca: readFileSync(files.ca),
-        cert: readFileSync(files.cert),
-        key: readFileSync(files.key),
-      },
+      tls: loadTls(files),
     });
   }
 

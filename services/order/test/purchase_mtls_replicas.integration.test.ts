@@ -7,10 +7,10 @@
  * Then that the balancing is per connection and reaches every replica.
  */
 import {randomUUID} from 'node:crypto';
-import {readFileSync} from 'node:fs';
 import {Code, ConnectError} from '@connectrpc/connect';
 import {InventoryService} from '../../../gen/agora/inventory/v1/inventory_service_pb.js';
 import {localDevCa} from '../../common/process/service_process.js';
+import {loadTls} from '../../common/auth/dev_ca.js';
 import {createGrpcClient} from '../../common/rpc/grpc_client.js';
 
 process.env.AGORA_TEST_SYSTEM = 'replicas';
@@ -43,11 +43,7 @@ function inventoryAs(caller: 'order' | 'report') {
     sys.mesh.processes.inventory.grpcAddress,
     {
       retries: 0,
-      tls: {
-        ca: readFileSync(files.ca),
-        cert: readFileSync(files.cert),
-        key: readFileSync(files.key),
-      },
+      tls: loadTls(files),
     },
   );
 }
