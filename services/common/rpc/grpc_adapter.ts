@@ -333,9 +333,16 @@ export function addConnectService<S extends DescService>(
                   : create(method.output, res as never);
               if (!call.write(message)) {
                 // Respect HTTP/2 flow control: a slow watcher must not buffer unbounded.
+                // Whichever event comes first, both listeners go: on a long stream the
+                // other would otherwise pile up, one per backpressured write.
                 await new Promise<void>(resolve => {
-                  call.once('drain', resolve);
-                  call.once('cancelled', resolve);
+                  const done = () => {
+                    call.off('drain', done);
+                    call.off('cancelled', done);
+                    resolve();
+                  };
+                  call.once('drain', done);
+                  call.once('cancelled', done);
                 });
               }
             }
