@@ -31,6 +31,7 @@ import {OrderService} from '../../../gen/agora/order/v1/order_service_pb.js';
 import {PricingService} from '../../../gen/agora/pricing/v1/pricing_service_pb.js';
 import type {ReplicaState} from '../../../deploy/local/replica_layout.js';
 import {localDevIssuer, repoRoot} from '../process/service_process.js';
+import {startLauncher, stopLauncher} from '../testing/replica_test_system.js';
 import {createGrpcClient, type ClosableClient} from '../rpc/grpc_client.js';
 import {eventually} from '../testing/test_system.js';
 
@@ -72,55 +73,10 @@ const env: NodeJS.ProcessEnv = {
 
 const frontend = (k: number) => `127.0.0.1:${FRONTEND_PORT_BASE + k}`;
 
-/** Stops the launcher as Ctrl-C does: services drain, then haproxy stops. */
-async function stopLauncher(launcher: ChildProcess): Promise<void> {
-  if (launcher.exitCode !== null || launcher.signalCode !== null) return;
-  const exited = new Promise(resolve => launcher.once('exit', resolve));
-  launcher.kill('SIGINT');
-  await exited;
-}
-
 /** `npm run start:replicas`'s command, once it reports every replica SERVING. */
 async function startReplicas(): Promise<ChildProcess> {
   await freshEnvironment(DATABASE, NAMESPACE);
-  const launcher = spawn(
-    process.execPath,
-    [join(repoRoot(), 'dist', 'deploy', 'local', 'replicas.js')],
-    {env, stdio: ['ignore', 'pipe', 'pipe']},
-  );
-  let output = '';
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          reject(
-            new Error(`the replicas were not SERVING within 120 s:\n${output}`),
-          ),
-        120_000,
-      );
-      const onOutput = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (/replicas are SERVING behind HAProxy/.test(output)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      launcher.stdout?.on('data', onOutput);
-      launcher.stderr?.on('data', onOutput);
-      launcher.once('exit', code => {
-        clearTimeout(timer);
-        reject(
-          new Error(
-            `the replica launcher exited (${code}) while starting:\n${output}`,
-          ),
-        );
-      });
-    });
-  } catch (err) {
-    await stopLauncher(launcher);
-    throw err;
-  }
-  return launcher;
+  return startLauncher(env, join(STATE_DIR, 'launcher.log'));
 }
 
 // Set up at load time: a setup that fails then fails the suite once, with its own

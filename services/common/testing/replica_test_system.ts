@@ -112,7 +112,7 @@ export async function startReplicaTestSystem(
 }
 
 /** The launcher, once it printed that every replica is SERVING; its output goes to `logFile`. */
-async function startLauncher(
+export async function startLauncher(
   env: NodeJS.ProcessEnv,
   logFile: string,
 ): Promise<ChildProcess> {
@@ -164,7 +164,7 @@ async function startLauncher(
 }
 
 /** Stops the launcher as Ctrl-C does (it stops the replicas, then HAProxy); waits for its exit. */
-async function stopLauncher(launcher: ChildProcess): Promise<void> {
+export async function stopLauncher(launcher: ChildProcess): Promise<void> {
   if (launcher.exitCode !== null || launcher.signalCode !== null) return;
   const exited = new Promise(resolve => launcher.once('exit', resolve));
   launcher.kill('SIGINT');
