@@ -34,7 +34,7 @@ import type {Principal} from '../auth/principal.js';
 import {serviceOfSan} from '../auth/tls_config.js';
 import {PRINCIPAL, type CallPipeline} from './call_pipeline.js';
 import {toConnectError} from './error_mapping.js';
-import {acceptEncoded, EncodedResponse} from './streams.js';
+import {acceptEncoded, EncodedResponse, LiveFeed, pipeLive} from './streams.js';
 
 /** Told about every finished call (logging, metrics). Must not throw. */
 export interface CallObserver {
@@ -70,10 +70,19 @@ export function grpcServiceDefinition(
       // INVALID_ARGUMENT: grpc-js answers a throwing deserializer with INTERNAL.
       requestDeserialize: (b: Buffer) => b as never,
       // Watch streams write events encoded once for every watcher (streams.ts).
-      responseSerialize: (m: MessageShape<DescMessage> | EncodedResponse) =>
-        m instanceof EncodedResponse
-          ? Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength)
-          : Buffer.from(toBinary(method.output, m)),
+      // (A bare Uint8Array is a live event's bytes, written by pipeLive.)
+      responseSerialize: (
+        m: MessageShape<DescMessage> | EncodedResponse | Uint8Array,
+      ) =>
+        m instanceof Uint8Array
+          ? Buffer.from(m.buffer, m.byteOffset, m.byteLength)
+          : m instanceof EncodedResponse
+            ? Buffer.from(
+                m.bytes.buffer,
+                m.bytes.byteOffset,
+                m.bytes.byteLength,
+              )
+            : Buffer.from(toBinary(method.output, m)),
       responseDeserialize: (b: Buffer) => fromBinary(method.output, b),
       originalName: method.name,
     };
@@ -327,6 +336,10 @@ export function addConnectService<S extends DescService>(
             const stream = fn(request, ctx) as AsyncIterable<unknown>;
             for await (const res of stream) {
               if (call.cancelled) break;
+              if (res instanceof LiveFeed) {
+                await pipeLive(call, res, shutdownSignal);
+                continue;
+              }
               const message =
                 res instanceof EncodedResponse
                   ? res

@@ -11,12 +11,7 @@ import {
 } from '../../../../gen/agora/inventory/v1/inventory_service_pb.js';
 import {InvalidArgumentError} from '../../../common/errors/domain_error.js';
 import {principalOf} from '../../../common/rpc/call_pipeline.js';
-import {
-  encodedResponse,
-  fanOut,
-  Hub,
-  streamOf,
-} from '../../../common/rpc/streams.js';
+import {fanOut, Hub, liveEvents} from '../../../common/rpc/streams.js';
 import type {AdjustStock} from '../app/adjust_stock.js';
 import type {
   CommitReservation,
@@ -174,12 +169,10 @@ export function createInventoryService(
       // Subscribe before reading the snapshot so no change falls between the two;
       // versions let the client drop a change older than the snapshot.
       // Filtered as it is published, so a watcher wakes only for its own SKUs.
-      const changes = streamOf<StockFrame>(
-        push =>
-          stockFeed.subscribe(f => {
-            if (!wanted || wanted.has(f.sku)) push(f);
-          }),
-        ctx.signal,
+      const changes = liveEvents(ctx, WatchStockResponseSchema, push =>
+        stockFeed.subscribe(f => {
+          if (!wanted || wanted.has(f.sku)) push(f.bytes);
+        }),
       );
       try {
         if (skus) {
@@ -189,11 +182,9 @@ export function createInventoryService(
               yield {level: levelToProto(level)};
           }
         }
-        for await (const frame of changes) {
-          yield encodedResponse(ctx, WatchStockResponseSchema, frame.bytes);
-        }
+        yield* changes;
       } finally {
-        await changes.return();
+        changes.close();
       }
     },
 
@@ -207,11 +198,13 @@ export function createInventoryService(
     },
 
     async *watchLowStockAlerts(_req, ctx: HandlerContext) {
-      for await (const bytes of streamOf<Uint8Array>(
-        push => alertFeed.subscribe(push),
-        ctx.signal,
-      )) {
-        yield encodedResponse(ctx, WatchLowStockAlertsResponseSchema, bytes);
+      const alerts = liveEvents(ctx, WatchLowStockAlertsResponseSchema, push =>
+        alertFeed.subscribe(push),
+      );
+      try {
+        yield* alerts;
+      } finally {
+        alerts.close();
       }
     },
   };

@@ -11,12 +11,7 @@ import {
 import {moneyFromProto} from '../../../common/money/money_proto.js';
 import {customerScope} from '../../../common/auth/principal.js';
 import {principalOf} from '../../../common/rpc/call_pipeline.js';
-import {
-  encodedResponse,
-  fanOut,
-  Hub,
-  streamOf,
-} from '../../../common/rpc/streams.js';
+import {fanOut, Hub, liveEvents} from '../../../common/rpc/streams.js';
 import {
   annotateCall,
   ORDER_ID_ATTRIBUTE,
@@ -120,14 +115,15 @@ export function createOrderService(
       // A customer sees only its own orders' events, whatever it asked for.
       const customerId = scope ?? req.customerId;
       // Filtered as it is published, so a watcher wakes only for its own events.
-      for await (const frame of streamOf<OrderEventFrame>(
-        push =>
-          feed.subscribe(f => {
-            if (!customerId || f.customerId === customerId) push(f);
-          }),
-        ctx.signal,
-      )) {
-        yield encodedResponse(ctx, WatchOrderEventsResponseSchema, frame.bytes);
+      const events = liveEvents(ctx, WatchOrderEventsResponseSchema, push =>
+        feed.subscribe(f => {
+          if (!customerId || f.customerId === customerId) push(f.bytes);
+        }),
+      );
+      try {
+        yield* events;
+      } finally {
+        events.close();
       }
     },
   };

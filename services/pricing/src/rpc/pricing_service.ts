@@ -10,12 +10,7 @@ import {
 } from '../../../../gen/agora/pricing/v1/pricing_service_pb.js';
 import {InvalidArgumentError} from '../../../common/errors/domain_error.js';
 import {moneyFromProto} from '../../../common/money/money_proto.js';
-import {
-  encodedResponse,
-  fanOut,
-  Hub,
-  streamOf,
-} from '../../../common/rpc/streams.js';
+import {fanOut, Hub, liveEvents} from '../../../common/rpc/streams.js';
 import type {ManageRules} from '../app/manage_rules.js';
 import type {PricingStore} from '../app/ports.js';
 import type {QuotePrices} from '../app/quote_prices.js';
@@ -109,14 +104,15 @@ export function createPricingService(
     async *watchPrices(req, ctx: HandlerContext) {
       const skus = req.skus.length > 0 ? new Set(req.skus) : undefined;
       // Filtered as it is published, so a watcher wakes only for its own SKUs.
-      for await (const frame of streamOf<PriceFrame>(
-        push =>
-          feed.subscribe(f => {
-            if (!skus || skus.has(f.sku)) push(f);
-          }),
-        ctx.signal,
-      )) {
-        yield encodedResponse(ctx, WatchPricesResponseSchema, frame.bytes);
+      const changes = liveEvents(ctx, WatchPricesResponseSchema, push =>
+        feed.subscribe(f => {
+          if (!skus || skus.has(f.sku)) push(f.bytes);
+        }),
+      );
+      try {
+        yield* changes;
+      } finally {
+        changes.close();
       }
     },
 
