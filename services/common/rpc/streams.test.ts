@@ -3,6 +3,7 @@ import {Code} from '@connectrpc/connect';
 import {
   fanOut,
   Hub,
+  KeyedHub,
   LiveFeed,
   pipeLive,
   streamOf,
@@ -147,5 +148,29 @@ describe('pipeLive()', () => {
     shutdown.abort();
     await expect(piped).resolves.toBeUndefined();
     expect(hub.size).toBe(0);
+  });
+});
+
+describe('KeyedHub', () => {
+  it('hands a watcher only the values of its keys, each once, and every value to a watcher of every key', () => {
+    const hub = new KeyedHub<{sku: string; n: number}>(v => v.sku);
+    const a: number[] = [];
+    const ab: number[] = [];
+    const all: number[] = [];
+    hub.subscribe(v => a.push(v.n), ['A']);
+    const stopAb = hub.subscribe(v => ab.push(v.n), ['A', 'B', 'A']);
+    hub.subscribe(v => all.push(v.n));
+    hub.publish({sku: 'A', n: 1});
+    hub.publish({sku: 'B', n: 2});
+    hub.publish({sku: 'C', n: 3});
+    expect(a).toEqual([1]);
+    expect(ab).toEqual([1, 2]);
+    expect(all).toEqual([1, 2, 3]);
+    expect(hub.size).toBe(3);
+    stopAb();
+    stopAb();
+    hub.publish({sku: 'B', n: 4});
+    expect(ab).toEqual([1, 2]);
+    expect(hub.size).toBe(2);
   });
 });

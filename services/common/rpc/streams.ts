@@ -52,13 +52,16 @@ export function encodedResponse<D extends DescMessage>(
 
 /**
  * A hub of frames made from `subscribe`'s events, each made once (and only while
- * someone watches), for every watcher to share.
+ * someone watches), for every watcher to share. `keyOf` names each frame's key (a SKU,
+ * a customer): a watcher of some keys is handed only their frames, and an event costs
+ * nothing for the watchers of other keys.
  */
 export function fanOut<T, F>(
   subscribe: (push: (event: T) => void) => unknown,
   frame: (event: T) => F,
-): Hub<F> {
-  const hub = new Hub<F>();
+  keyOf: (frame: F) => string = () => '',
+): KeyedHub<F> {
+  const hub = new KeyedHub<F>(keyOf);
   subscribe(event => {
     if (hub.size > 0) hub.publish(frame(event));
   });
@@ -80,6 +83,58 @@ export class Hub<T> {
 
   get size(): number {
     return this.subscribers.size;
+  }
+}
+
+/**
+ * Delivers each published value to the subscribers of its key and to those of every
+ * key, looking up the key once instead of asking each of thousands of watchers.
+ */
+export class KeyedHub<T> {
+  private readonly everyKey = new Set<(value: T) => void>();
+  private readonly byKey = new Map<string, Set<(value: T) => void>>();
+  private subscriptions = 0;
+
+  constructor(private readonly keyOf: (value: T) => string) {}
+
+  publish(value: T): void {
+    for (const s of this.everyKey) s(value);
+    const subscribers = this.byKey.get(this.keyOf(value));
+    if (subscribers) for (const s of subscribers) s(value);
+  }
+
+  /** `fn` gets the values of `keys` (each once), or of every key when none are given. */
+  subscribe(fn: (value: T) => void, keys?: Iterable<string>): () => void {
+    const wanted = keys === undefined ? undefined : [...new Set(keys)];
+    if (wanted === undefined) this.everyKey.add(fn);
+    else {
+      for (const key of wanted) {
+        let set = this.byKey.get(key);
+        if (!set) this.byKey.set(key, (set = new Set()));
+        set.add(fn);
+      }
+    }
+    this.subscriptions++;
+    let subscribed = true;
+    return () => {
+      if (!subscribed) return;
+      subscribed = false;
+      this.subscriptions--;
+      if (wanted === undefined) {
+        this.everyKey.delete(fn);
+        return;
+      }
+      for (const key of wanted) {
+        const set = this.byKey.get(key);
+        set?.delete(fn);
+        if (set?.size === 0) this.byKey.delete(key);
+      }
+    };
+  }
+
+  /** Open subscriptions. */
+  get size(): number {
+    return this.subscriptions;
   }
 }
 

@@ -67,6 +67,7 @@ export function createInventoryService(
         create(WatchStockResponseSchema, {level: levelToProto(level)}),
       ),
     }),
+    f => f.sku,
   );
   const alertFeed = fanOut<Uint8Array, Uint8Array>(
     push => uc.alertEvents.subscribe(push),
@@ -165,14 +166,11 @@ export function createInventoryService(
 
     async *watchStock(req, ctx: HandlerContext) {
       const skus = req.skus.length > 0 ? req.skus : undefined;
-      const wanted = skus ? new Set(skus) : undefined;
       // Subscribe before reading the snapshot so no change falls between the two;
       // versions let the client drop a change older than the snapshot.
       // Filtered as it is published, so a watcher wakes only for its own SKUs.
       const changes = liveEvents(ctx, WatchStockResponseSchema, push =>
-        stockFeed.subscribe(f => {
-          if (!wanted || wanted.has(f.sku)) push(f.bytes);
-        }),
+        stockFeed.subscribe(f => push(f.bytes), skus),
       );
       try {
         if (skus) {

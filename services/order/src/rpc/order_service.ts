@@ -52,6 +52,7 @@ export function createOrderService(
         ),
       };
     },
+    f => f.customerId,
   );
   return {
     async createOrder(req, ctx) {
@@ -116,9 +117,10 @@ export function createOrderService(
       const customerId = scope ?? req.customerId;
       // Filtered as it is published, so a watcher wakes only for its own events.
       const events = liveEvents(ctx, WatchOrderEventsResponseSchema, push =>
-        feed.subscribe(f => {
-          if (!customerId || f.customerId === customerId) push(f.bytes);
-        }),
+        feed.subscribe(
+          f => push(f.bytes),
+          customerId ? [customerId] : undefined,
+        ),
       );
       try {
         yield* events;

@@ -54,6 +54,7 @@ export function createPricingService(
         ),
       };
     },
+    f => f.sku,
   );
   return {
     async setBasePrice(req) {
@@ -105,9 +106,7 @@ export function createPricingService(
       const skus = req.skus.length > 0 ? new Set(req.skus) : undefined;
       // Filtered as it is published, so a watcher wakes only for its own SKUs.
       const changes = liveEvents(ctx, WatchPricesResponseSchema, push =>
-        feed.subscribe(f => {
-          if (!skus || skus.has(f.sku)) push(f.bytes);
-        }),
+        feed.subscribe(f => push(f.bytes), skus),
       );
       try {
         yield* changes;
