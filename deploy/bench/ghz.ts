@@ -4,7 +4,7 @@
  */
 import {execFile} from 'node:child_process';
 import {existsSync} from 'node:fs';
-import {homedir} from 'node:os';
+import {getPriority, homedir} from 'node:os';
 import {join} from 'node:path';
 import {promisify} from 'node:util';
 
@@ -43,6 +43,11 @@ export interface GhzOptions {
   metadata?: Record<string, string>;
   /** Mutual TLS: CA, client certificate and key files (else plaintext h2c). */
   tls?: {ca: string; cert: string; key: string};
+  /**
+   * ghz's niceness, when it must differ from this process's (bench:watchers runs its
+   * watcher client at a lower priority, but not the order load it measures).
+   */
+  niceness?: number;
 }
 
 export interface GhzReport {
@@ -85,7 +90,12 @@ export async function runGhz(o: GhzOptions): Promise<GhzReport> {
   if (o.timeout) args.push('--timeout', o.timeout);
   if (o.metadata) args.push('--metadata', JSON.stringify(o.metadata));
   args.push(o.target);
-  const {stdout} = await run(ghzBinary(), args, {maxBuffer: 64 * 1024 * 1024});
+  const change = o.niceness === undefined ? 0 : o.niceness - getPriority();
+  const [file, argv] =
+    change === 0
+      ? [ghzBinary(), args]
+      : ['nice', ['-n', String(change), ghzBinary(), ...args]];
+  const {stdout} = await run(file, argv, {maxBuffer: 64 * 1024 * 1024});
   return JSON.parse(stdout) as GhzReport;
 }
 

@@ -28,7 +28,7 @@
  */
 import {randomUUID} from 'node:crypto';
 import {mkdirSync, writeFileSync} from 'node:fs';
-import {loadavg} from 'node:os';
+import {loadavg, setPriority} from 'node:os';
 import {join} from 'node:path';
 import {toBinary, create} from '@bufbuild/protobuf';
 import {Redis} from 'ioredis';
@@ -95,6 +95,15 @@ const SELECTED = new Set(
 /** Streams opened per second, all kinds together. */
 const OPEN_RATE = Number(env.WATCHERS_OPEN_RATE ?? 400);
 const STREAMS_PER_CHANNEL = Number(env.WATCHERS_PER_CHANNEL ?? 400);
+/**
+ * The niceness of this process while it holds the watchers. The watchers stand in for
+ * clients on other machines, but here they share the 2 cores with the services: at the
+ * default 10 the client takes the CPU the services and the order load leave (it still
+ * has to receive every event: the checks below look at each one), so the ratio shows
+ * what serving the watchers costs the services. WATCHERS_CLIENT_NICE=0 makes the
+ * client compete as an equal. ghz, which places the orders, always runs at 0.
+ */
+const CLIENT_NICE = Number(env.WATCHERS_CLIENT_NICE ?? 10);
 const PRICE_CHANGES_PER_S = Number(env.PRICE_CHANGES_PER_S ?? 10);
 const ALERT_ADJUSTS_PER_S = Number(env.ALERT_ADJUSTS_PER_S ?? 4);
 /** Seconds of no load with every watcher open, to see what holding the streams costs. */
@@ -441,6 +450,7 @@ async function load(
       `"lines":[{"sku":"WATCH-S-{{randomInt 0 ${SKUS.length}}}","quantity":1}],"payment_token":"tok_visa"}`,
     concurrency: CONCURRENCY,
     metadata: {authorization: admin},
+    niceness: 0,
   };
   if (warmupSeconds > 0)
     await runGhz({...options, duration: `${warmupSeconds}s`});
@@ -551,6 +561,8 @@ interface WatchersReport {
   concurrency: number;
   openRate: number;
   streamsPerChannel: number;
+  /** This process's niceness while it held the watchers (ghz at 0). */
+  clientNice: number;
   verdicts: Record<'ratio' | 'rss' | 'health' | 'streams' | 'sources', boolean>;
   ok: boolean;
   baseline: LoadResult;
@@ -644,6 +656,11 @@ function print(r: WatchersReport): void {
     '     opening',
     `${r.opening.openAfterOpening}/${r.streams} open after ${r.opening.seconds} s at ${r.openRate}/s; ` +
       `connections ${json(r.opening.connections)}; ${r.openAtTheEnd} open at the end; outboxes drained ${r.outboxesDrained}`,
+  );
+  line(
+    '     watcher client',
+    `this process held the watchers at nice ${r.clientNice} (standing in for clients on other machines; ` +
+      'WATCHERS_CLIENT_NICE=0 to compete as an equal); ghz at 0',
   );
   const {priceLoop, alertLoop} = r;
   line(
@@ -880,6 +897,7 @@ async function main(): Promise<void> {
       pools.push(pool);
       poolOf.set(kind, pool);
     }
+    setPriority(CLIENT_NICE);
     await openAll(watchers, OPEN_RATE, w =>
       openWatcher(w, poolOf.get(w.kind)!.next(), PATHS[w.kind].path),
     );
@@ -963,6 +981,7 @@ async function main(): Promise<void> {
     const watchersRss = rss.stop();
     const stillOpen = watchers.filter(open).length;
     cancelAll(watchers);
+    setPriority(0);
     inventory.close();
     pricing.close();
     await redis.quit();
@@ -1041,6 +1060,7 @@ async function main(): Promise<void> {
       concurrency: CONCURRENCY,
       openRate: OPEN_RATE,
       streamsPerChannel: STREAMS_PER_CHANNEL,
+      clientNice: CLIENT_NICE,
       verdicts: {
         ratio: ratio >= RATIO_TARGET,
         rss: rssOk,
