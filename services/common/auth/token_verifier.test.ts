@@ -1,4 +1,6 @@
 import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
+import {createServer, type Server} from 'node:http';
+import type {AddressInfo} from 'node:net';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {Code, ConnectError} from '@connectrpc/connect';
@@ -143,5 +145,64 @@ describe('TokenVerifier', () => {
     const err = await refusal(verifier, header);
     expect(err.rawMessage).toMatch(/key the issuer does not publish/);
     expect(verifier.cached(header)).toBeUndefined();
+  });
+});
+
+describe('TokenVerifier with a JWKS URL', () => {
+  /** Serves `body()` as the key set at http://127.0.0.1:<port>/jwks. */
+  async function serveJwks(
+    body: () => string,
+  ): Promise<{url: string; server: Server}> {
+    const server = createServer((_req, res) => {
+      res.writeHead(200, {'content-type': 'application/json'});
+      res.end(body());
+    });
+    await new Promise<void>(r => server.listen(0, '127.0.0.1', r));
+    const {port} = server.address() as AddressInfo;
+    return {url: `http://127.0.0.1:${port}/jwks`, server};
+  }
+
+  it('verifies tokens against the key set the issuer publishes at its URL, and refuses forged ones', async () => {
+    let fetches = 0;
+    const {url, server} = await serveJwks(() => {
+      fetches++;
+      return readFileSync(issuer.jwksFile, 'utf8');
+    });
+    try {
+      const verifier = new TokenVerifier(config({jwks: {kind: 'url', url}}));
+      const alice = await issuer.bearer({
+        subject: 'alice',
+        roles: ['customer'],
+      });
+      expect(await verifier.principal(alice)).toMatchObject({
+        kind: 'customer',
+        customerId: 'alice',
+      });
+      const {privateKey} = await generateKeyPair('ES256');
+      const forged = await new SignJWT({roles: ['admin']})
+        .setProtectedHeader({alg: 'ES256', kid: 'agora-dev-issuer-1'})
+        .setIssuer('agora-dev')
+        .setAudience('agora')
+        .setSubject('mallory')
+        .setExpirationTime('5m')
+        .sign(privateKey);
+      const err = await refusal(verifier, `Bearer ${forged}`);
+      expect(err.code).toBe(Code.Unauthenticated);
+      // One fetch served both: the key set is cached, not fetched per call.
+      expect(fetches).toBe(1);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('answers UNAVAILABLE, not UNAUTHENTICATED, when the key set cannot be fetched', async () => {
+    const {url, server} = await serveJwks(() => '');
+    await new Promise<void>(r => server.close(() => r()));
+    const verifier = new TokenVerifier(config({jwks: {kind: 'url', url}}));
+    const err = await refusal(
+      verifier,
+      await issuer.bearer({subject: 'alice', roles: ['customer']}),
+    );
+    expect(err.code).toBe(Code.Unavailable);
   });
 });

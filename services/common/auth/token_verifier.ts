@@ -80,6 +80,14 @@ export class TokenVerifier {
       payload = result.payload;
       kid = result.protectedHeader.kid;
     } catch (err) {
+      // The issuer's key set could not be fetched: the token may be fine, so this is an
+      // outage to retry, not a refusal of the caller.
+      if (this.remoteKeys && keySetUnreachable(err)) {
+        throw new ConnectError(
+          "the token issuer's key set cannot be fetched right now; retry",
+          Code.Unavailable,
+        );
+      }
       throw unauthenticated(`the bearer token was refused: ${reason(err)}`);
     }
     const principal = this.toPrincipal(payload, kid);
@@ -189,6 +197,13 @@ function reason(err: unknown): string {
     return 'its signing algorithm is not accepted';
   }
   return 'it is not a well-formed JWT';
+}
+
+/** A JWKS URL that timed out or did not answer (fetch fails with a non-JOSE error). */
+function keySetUnreachable(err: unknown): boolean {
+  return (
+    err instanceof errors.JWKSTimeout || !(err instanceof errors.JOSEError)
+  );
 }
 
 function unauthenticated(message: string): ConnectError {
