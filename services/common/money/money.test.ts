@@ -29,7 +29,9 @@ describe('Money', () => {
     it('accepts 18 integer digits and refuses 19, naming the field', () => {
       const big = Money.parse('999999999999999999.99', 'USD');
       expect(() => big.assertInRange('price')).not.toThrow();
-      expect(() => big.times(10_000).assertInRange('lines[0].quantity')).toThrow(
+      expect(() =>
+        big.times(10_000).assertInRange('lines[0].quantity'),
+      ).toThrow(
         'lines[0].quantity: the amount 9999999999999999999900.00 USD exceeds',
       );
       expect(big.times(2).isInRange()).toBe(false);
