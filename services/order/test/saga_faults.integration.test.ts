@@ -22,7 +22,10 @@ async function sellable(sku: string, units: number, usd: string) {
     delta: units,
     reason: StockAdjustmentReason.RESTOCK,
   });
-  await sys.pricing.setBasePrice({sku, price: {currencyCode: 'USD', amount: usd}});
+  await sys.pricing.setBasePrice({
+    sku,
+    price: {currencyCode: 'USD', amount: usd},
+  });
 }
 
 function buy(sku: string, quantity: number, requestId = randomUUID()) {
@@ -66,8 +69,7 @@ describe('after-sale through the mesh', () => {
     // Every call is OK (it fit), FAILED_PRECONDITION (over the rest) or ABORTED (retry).
     expect(
       codes.every(
-        c =>
-          c === 'ok' || c === Code.FailedPrecondition || c === Code.Aborted,
+        c => c === 'ok' || c === Code.FailedPrecondition || c === Code.Aborted,
       ),
     ).toBe(true);
     expect(ok).toBeGreaterThan(0);
@@ -76,9 +78,7 @@ describe('after-sale through the mesh', () => {
       paymentId: order!.paymentId,
     });
     const {order: after} = await sys.order.getOrder({orderId});
-    expect(after?.refundedAmount?.amount).toBe(
-      payment?.refundedAmount?.amount,
-    );
+    expect(after?.refundedAmount?.amount).toBe(payment?.refundedAmount?.amount);
     expect(Number(after?.refundedAmount?.amount)).toBe(ok * 7);
     const {order: cancelled} = await sys.order.cancelOrder({orderId});
     expect(cancelled?.state).toBe(OrderState.CANCELLED);
@@ -107,7 +107,7 @@ describe('money range through the mesh', () => {
       expect((err as ConnectError).rawMessage).not.toContain('quote.');
     }
     const {rows} = await sys.db.query(
-      "select count(*)::int as n from ordering.customer_order where lines @> '[{\"sku\": \"FAULT-HUGE\"}]'",
+      'select count(*)::int as n from ordering.customer_order where lines @> \'[{"sku": "FAULT-HUGE"}]\'',
     );
     expect(rows[0].n).toBe(0);
   }, 60_000);

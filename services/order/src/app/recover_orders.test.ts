@@ -43,7 +43,12 @@ function world() {
         requestId: `r-${i}`,
         customerId: 'alice',
         lines: [
-          {sku: 'A', quantity: 1, unitPrice: usd('3.00'), lineTotal: usd('3.00')},
+          {
+            sku: 'A',
+            quantity: 1,
+            unitPrice: usd('3.00'),
+            lineTotal: usd('3.00'),
+          },
         ],
         quoteId: 'q',
         paymentId: `p-${i}`,
