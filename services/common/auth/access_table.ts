@@ -52,7 +52,8 @@ export const ACCESS_TABLE: Readonly<Record<string, Access>> = {
   'agora.inventory.v1.InventoryService/GetStock': 'catalogue',
   'agora.inventory.v1.InventoryService/BatchGetStock': 'catalogue',
   'agora.inventory.v1.InventoryService/WatchStock': 'catalogue',
-  'agora.inventory.v1.InventoryService/AdjustStock': 'admin',
+  // Order restocks a cancelled order's units (a RETURN adjustment, once per derived id).
+  'agora.inventory.v1.InventoryService/AdjustStock': 'saga',
   'agora.inventory.v1.InventoryService/SetLowStockThreshold': 'admin',
   'agora.inventory.v1.InventoryService/ListLowStockAlerts': 'admin',
   'agora.inventory.v1.InventoryService/WatchLowStockAlerts': 'admin',

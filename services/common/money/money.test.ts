@@ -25,6 +25,20 @@ describe('Money', () => {
     });
   });
 
+  describe('assertInRange()', () => {
+    it('accepts 18 integer digits and refuses 19, naming the field', () => {
+      const big = Money.parse('999999999999999999.99', 'USD');
+      expect(() => big.assertInRange('price')).not.toThrow();
+      expect(() =>
+        big.times(10_000).assertInRange('lines[0].quantity'),
+      ).toThrow(
+        'lines[0].quantity: the amount 9999999999999999999900.00 USD exceeds',
+      );
+      expect(big.times(2).isInRange()).toBe(false);
+      expect(big.times(-2).isInRange()).toBe(false);
+    });
+  });
+
   describe('assertChargeable()', () => {
     it('accepts whole minor units of each currency', () => {
       expect(() =>

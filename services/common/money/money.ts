@@ -23,6 +23,14 @@ export type Dec = Decimal;
 
 const AMOUNT_PATTERN = /^-?(0|[1-9]\d{0,17})(\.\d{1,9})?$/;
 
+/**
+ * The integer digits an amount may have (the wire format above, agora.type.v1.Money):
+ * arithmetic may go past it (10,000 × an 18-digit price), so results that leave the
+ * service are checked with `assertInRange`.
+ */
+export const MAX_INTEGER_DIGITS = 18;
+const LIMIT = new Dec(10).pow(MAX_INTEGER_DIGITS);
+
 /** Two amounts of different currencies were combined. */
 export class CurrencyMismatchError extends DomainError {
   constructor(a: string, b: string) {
@@ -104,6 +112,25 @@ export class Money {
       throw new InvalidArgumentError(
         field,
         `${this.currency.code} amounts have at most ${this.currency.exponent} decimal places, got ${this.amount.toFixed()}`,
+      );
+    }
+    return this;
+  }
+
+  /** True when the amount has at most MAX_INTEGER_DIGITS integer digits. */
+  isInRange(): boolean {
+    return this.amount.abs().lessThan(LIMIT);
+  }
+
+  /**
+   * Throws INVALID_ARGUMENT naming `field` (a field of the caller's request) when the
+   * amount has more integer digits than Money can carry.
+   */
+  assertInRange(field: string, what = 'amount'): this {
+    if (!this.isInRange()) {
+      throw new InvalidArgumentError(
+        field,
+        `the ${what} ${this.format()} exceeds the largest amount supported (${MAX_INTEGER_DIGITS} integer digits); order fewer units`,
       );
     }
     return this;

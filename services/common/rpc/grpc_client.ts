@@ -27,6 +27,7 @@ import {
 } from '@connectrpc/connect';
 import {findTrailerError} from '@connectrpc/connect/protocol-grpc';
 import * as grpc from '@grpc/grpc-js';
+import {outgoingTimeoutMs} from './call_deadline.js';
 
 export interface GrpcClientOptions {
   /** Deadline of each attempt when the caller gives none. */
@@ -85,6 +86,17 @@ export function createGrpcClient<S extends DescService>(
       ) => {
         const message = create(method.input, request as never);
         for (let attempt = 0; ; attempt++) {
+          // Within the incoming call's deadline (call_deadline.ts), less a margin; a
+          // caller whose time is up gets DEADLINE_EXCEEDED without a call being made.
+          const timeoutMs = outgoingTimeoutMs(
+            callOptions.timeoutMs ?? defaultTimeoutMs,
+          );
+          if (timeoutMs <= 0) {
+            throw new ConnectError(
+              `${method.name} not called: the caller's deadline has passed`,
+              Code.DeadlineExceeded,
+            );
+          }
           try {
             return await new Promise((resolve, reject) => {
               const call = channel.makeUnaryRequest(
@@ -93,7 +105,7 @@ export function createGrpcClient<S extends DescService>(
                 deserialize,
                 message,
                 metadataOf(callOptions.headers),
-                {deadline: deadline(callOptions, defaultTimeoutMs)},
+                {deadline: Date.now() + timeoutMs},
                 (err, res) =>
                   err ? reject(fromGrpcError(err, method)) : resolve(res),
               );
@@ -159,10 +171,6 @@ async function* serverStream(
   } finally {
     call.cancel();
   }
-}
-
-function deadline(options: CallOptions, fallbackMs: number): number {
-  return Date.now() + (options.timeoutMs ?? fallbackMs);
 }
 
 function toMetadata(

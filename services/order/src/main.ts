@@ -16,7 +16,10 @@ import {Hub} from '../../common/rpc/streams.js';
 import {AfterSale} from './app/after_sale.js';
 import {PlaceOrder} from './app/place_order.js';
 import {ReadOrders} from './app/read_orders.js';
-import {RecoverOrders} from './app/recover_orders.js';
+import {purchaseSteps} from './app/purchase_steps.js';
+import {DEFAULT_RECOVERY_POLICY, RecoverOrders} from './app/recover_orders.js';
+import {outsideCallDeadline} from '../../common/rpc/call_deadline.js';
+import {randomUUID} from 'node:crypto';
 import {
   GrpcInventoryGateway,
   GrpcPaymentGateway,
@@ -32,10 +35,18 @@ await runService('order', async ctx => {
   const {env, log, onStop, metrics} = ctx;
   const recoverEveryMs = env.int(
     'AGORA_ORDER_RECOVERY_MS',
-    10_000,
+    1_000,
     100,
     3_600_000,
   );
+  // The sagas of a process that stopped heartbeating this long are settled by others.
+  const ownerGoneMs = env.int(
+    'AGORA_ORDER_OWNER_GONE_MS',
+    5_000,
+    500,
+    3_600_000,
+  );
+  const parkAfter = env.int('AGORA_ORDER_RECOVERY_ATTEMPTS', 12, 1, 1000);
   const abandonedAfterMs = env.int(
     'AGORA_ORDER_ABANDONED_MS',
     120_000,
@@ -56,7 +67,27 @@ await runService('order', async ctx => {
     'ordering',
     ORDER_MIGRATIONS,
   );
-  const store = new PgOrderStore(db, orderEvent, () => relay.nudge());
+  // This process's identity as the owner of the sagas it starts; a restart is a new
+  // owner, so the sagas a killed process left behind are settled within seconds.
+  const instanceId = `order-${randomUUID()}`;
+  const store = new PgOrderStore(
+    db,
+    orderEvent,
+    () => relay.nudge(),
+    instanceId,
+  );
+  await store.heartbeat();
+  const heartbeatTimer = setInterval(
+    () => {
+      store
+        .heartbeat()
+        .catch(err =>
+          log.warn('saga owner heartbeat failed', {reason: String(err)}),
+        );
+    },
+    Math.max(100, Math.floor(ownerGoneMs / 4)),
+  );
+  onStop.push(() => clearInterval(heartbeatTimer));
 
   // Every call to Pricing, Inventory and Payment carries the Order service's identity:
   // its certificate under mutual TLS, else a short-lived service token.
@@ -90,22 +121,56 @@ await runService('order', async ctx => {
   const payment = new GrpcPaymentGateway(paymentClient);
 
   const clock = {now: () => new Date()};
-  const recovery = new RecoverOrders(
-    store,
+  // A reservation outlives the longest saga (three calls and the undo's retries) a
+  // little, so a reserve whose answer was lost never holds stock for long.
+  const steps = purchaseSteps({
     inventory,
     payment,
+    reservationTtlMs: 4 * callTimeoutMs + 5_000,
+  });
+  const parked = metrics.counter(
+    'agora_orders_recovery_parked_total',
+    'Orders recovery gave up on after repeated failures (an operator must look)',
+    [],
+  );
+  metrics.gaugeFrom(
+    'agora_orders_recovery_parked',
+    'Orders parked by recovery, waiting for an operator',
+    [],
+    async () => [{labels: {}, value: await store.parkedCount()}],
+  );
+  const recovery = new RecoverOrders(
+    store,
+    steps,
     clock,
     log,
-    abandonedAfterMs,
+    {
+      ...DEFAULT_RECOVERY_POLICY,
+      ownerGoneMs,
+      abandonedAfterMs,
+      maxAttempts: parkAfter,
+    },
+    () => parked.inc({}),
   );
-  const recoveryTimer = setInterval(() => {
-    recovery
-      .execute()
-      .catch(err =>
-        log.warn('order recovery pass failed', {reason: String(err)}),
-      );
-  }, recoverEveryMs);
-  onStop.push(() => clearInterval(recoveryTimer));
+  // The next pass is scheduled when one ends, so passes never overlap.
+  let recoveryTimer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const recoverLater = (ms: number) => {
+    if (stopped) return;
+    recoveryTimer = setTimeout(() => {
+      recovery
+        .execute()
+        .catch(err =>
+          log.warn('order recovery pass failed', {reason: String(err)}),
+        )
+        .finally(() => recoverLater(recoverEveryMs));
+    }, ms);
+  };
+  recoverLater(0); // a restarted process settles what its predecessor left at once
+  onStop.push(() => {
+    stopped = true;
+    clearTimeout(recoveryTimer);
+  });
 
   const events = new Hub<Uint8Array>();
   await bus.subscribe({
@@ -141,16 +206,11 @@ await runService('order', async ctx => {
           : `failed_${order.failureReason ?? 'internal'}`,
     });
   const service = createOrderService({
-    place: new PlaceOrder(
-      store,
-      pricing,
-      inventory,
-      payment,
-      clock,
-      log,
-      outcome,
-      sagas,
-    ),
+    place: new PlaceOrder(store, pricing, steps, clock, log, {
+      onOutcome: outcome,
+      admission: sagas,
+      detach: outsideCallDeadline,
+    }),
     read: new ReadOrders(store),
     afterSale: new AfterSale(store, inventory, payment, clock),
     events,

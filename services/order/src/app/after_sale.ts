@@ -1,10 +1,14 @@
 /**
  * What can happen to a paid order: cancellation (refund the rest, restock) and refunds.
+ *
+ * Each operation runs under the order's row lock from its first read to its last write,
+ * so two calls on one order never both pass the "what is left to refund" check: the
+ * second sees the first's refund (or waits, and answers ABORTED when the lock is not
+ * granted in time). The refund ids Order sends to Payment are derived on the server
+ * from (order, purpose, client request id) and never equal a client's id, so a client
+ * cannot claim the id of a cancellation's refund, a saga's refund or another request.
  */
-import {
-  ConcurrentRequestError,
-  IdempotencyConflictError,
-} from '../../../common/errors/domain_error.js';
+import {IdempotencyConflictError} from '../../../common/errors/domain_error.js';
 import {derivedId} from '../../../common/idempotency/derived_id.js';
 import type {Money} from '../../../common/money/money.js';
 import type {Order} from '../domain/order.js';
@@ -15,6 +19,16 @@ import type {
   PaymentGateway,
 } from './ports.js';
 import {visibleOrder, type CustomerScope} from './customer_scope.js';
+
+/** The Payment refund id of a cancellation (one per order). */
+export function cancelRefundId(orderId: string): string {
+  return derivedId(orderId, 'cancel-refund');
+}
+
+/** The Payment refund id of a client's RefundOrder request. */
+export function clientRefundId(orderId: string, requestId: string): string {
+  return derivedId(orderId, 'client-refund', requestId);
+}
 
 export class AfterSale {
   constructor(
@@ -29,77 +43,72 @@ export class AfterSale {
    * Idempotent: the refund and restock ids derive from the order id, so a retry after a
    * failure halfway repeats nothing; cancelling a cancelled order returns it.
    */
-  async cancel(
+  cancel(
     orderId: string,
     reason: string,
     scope: CustomerScope,
   ): Promise<Order> {
-    const order = await this.load(orderId, scope);
-    if (order.state === 'cancelled') return order;
-    const rest = order.refundable;
-    order.cancel(this.clock.now()); // throws for an order that is not paid
-    if (!rest.isZero()) {
-      await this.payment.refund(
-        order.paymentId,
-        derivedId(order.id, 'cancel-refund'),
-        rest,
-        reason || 'order cancelled',
-      );
-    }
-    for (const line of order.lines) {
-      await this.inventory.restock(
-        derivedId(order.id, 'cancel-restock', line.sku),
-        line.sku,
-        line.quantity,
-        `order ${order.id} cancelled`,
-      );
-    }
-    if (!(await this.store.save(order))) {
-      throw new ConcurrentRequestError(
-        `order ${orderId} changed meanwhile; retry`,
-      );
-    }
-    return order;
+    return this.store.withOrderLock(orderId, async locked => {
+      const order = visibleOrder(locked.order, orderId, scope);
+      if (order.state === 'cancelled') return order;
+      const rest = order.refundable;
+      order.cancel(this.clock.now()); // throws for an order that is not paid
+      if (!rest.isZero()) {
+        await this.payment.refund(
+          order.paymentId,
+          cancelRefundId(order.id),
+          rest,
+          reason || 'order cancelled',
+        );
+      }
+      for (const line of order.lines) {
+        await this.inventory.restock(
+          derivedId(order.id, 'cancel-restock', line.sku),
+          line.sku,
+          line.quantity,
+          `order ${order.id} cancelled`,
+        );
+      }
+      await locked.save(order);
+      return order;
+    });
   }
 
   /**
-   * Refunds `amount` (undefined: everything left) once per request id. The payment
-   * refund carries the request id, so a retry never pays back twice.
+   * Refunds `amount` (undefined: everything left) once per request id. A retry (even
+   * after Payment refunded and Order could not record it) sends the same derived refund
+   * id, so Payment never pays back twice.
    */
-  async refund(
+  refund(
     orderId: string,
     requestId: string,
     amount: Money | undefined,
     reason: string,
     scope: CustomerScope,
   ): Promise<Order> {
-    // The order first: a caller learns nothing about request ids of orders not its own.
-    const order = await this.load(orderId, scope);
-    const prior = await this.store.existingRefund(requestId);
-    if (prior) {
-      if (
-        prior.orderId !== orderId ||
-        (amount && !prior.amount.equals(amount))
-      ) {
-        throw new IdempotencyConflictError('request_id', requestId);
+    return this.store.withOrderLock(orderId, async locked => {
+      // The order first: a caller learns nothing about request ids of orders not its own.
+      const order = visibleOrder(locked.order, orderId, scope);
+      const prior = await locked.existingRefund(requestId);
+      if (prior) {
+        if (
+          prior.orderId !== orderId ||
+          (amount && !prior.amount.equals(amount))
+        ) {
+          throw new IdempotencyConflictError('request_id', requestId);
+        }
+        return order;
       }
+      const value = amount ?? order.refundable;
+      order.refund(value, this.clock.now()); // validates currency, state and what is left
+      await this.payment.refund(
+        order.paymentId,
+        clientRefundId(order.id, requestId),
+        value,
+        reason || 'refund',
+      );
+      await locked.recordRefund(requestId, value, order);
       return order;
-    }
-    const value = amount ?? order.refundable;
-    order.refund(value, this.clock.now()); // validates currency, state and what is left
-    await this.payment.refund(
-      order.paymentId,
-      requestId,
-      value,
-      reason || 'refund',
-    );
-    if (!(await this.store.recordRefund(orderId, requestId, value, order))) {
-      return (await this.store.find(orderId)) ?? order;
-    }
-    return order;
-  }
-
-  private async load(orderId: string, scope: CustomerScope): Promise<Order> {
-    return visibleOrder(await this.store.find(orderId), orderId, scope);
+    });
   }
 }

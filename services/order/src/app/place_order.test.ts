@@ -1,100 +1,40 @@
-import {jest} from '@jest/globals';
-import {
-  DomainError,
-  UnavailableError,
-} from '../../../common/errors/domain_error.js';
+import {DomainError} from '../../../common/errors/domain_error.js';
 import {createLogger} from '../../../common/log/logger.js';
 import {Money} from '../../../common/money/money.js';
 import {StockShortageError} from '../domain/errors.js';
-import type {Order} from '../domain/order.js';
+import {
+  FakeInventory,
+  FakePayment,
+  fakePricing,
+  InMemoryOrderStore,
+} from './in_memory_fakes.js';
 import {PlaceOrder} from './place_order.js';
-import type {
-  InventoryGateway,
-  OrderStore,
-  PaymentGateway,
-  PricingGateway,
-} from './ports.js';
+import type {PricingGateway} from './ports.js';
+import {purchaseSteps} from './purchase_steps.js';
+import {RecoverOrders} from './recover_orders.js';
 
 const usd = (a: string) => Money.parse(a, 'USD');
 const silent = createLogger('test', 'error', () => {});
+const clock = {now: () => new Date()};
 
-function fakes() {
-  const orders = new Map<string, Order>();
-  const store: OrderStore = {
-    insert: jest.fn(async (o: Order) => {
-      if (
-        [...orders.values()].some(
-          x => x.snapshot().requestId === o.snapshot().requestId,
-        )
-      )
-        return false;
-      orders.set(o.id, o);
-      return true;
-    }),
-    save: jest.fn(async (o: Order) => {
-      o.pullEvents();
-      return true;
-    }),
-    find: jest.fn(async (id: string) => orders.get(id)),
-    findByRequestId: jest.fn(async (rid: string) =>
-      [...orders.values()].find(o => o.snapshot().requestId === rid),
-    ),
-    listByCustomer: jest.fn(async () => []),
-    needingRecovery: jest.fn(async () => []),
-    recordRefund: jest.fn(async () => true),
-    existingRefund: jest.fn(async () => undefined),
-  };
-  const pricing: PricingGateway = {
-    quote: jest.fn(
-      async (
-        _c: string,
-        lines: ReadonlyArray<{sku: string; quantity: number}>,
-      ) => ({
-        quoteId: 'q-1',
-        lines: lines.map(l => ({
-          sku: l.sku,
-          quantity: l.quantity,
-          unitPrice: usd('2.50'),
-          lineTotal: usd('2.50').times(l.quantity),
-        })),
-        total: lines.reduce(
-          (t, l) => t.plus(usd('2.50').times(l.quantity)),
-          Money.zero('USD'),
-        ),
-      }),
-    ),
-  };
-  const calls: string[] = [];
-  const inventory: InventoryGateway = {
-    reserve: jest.fn(async () => void calls.push('reserve')),
-    commit: jest.fn(async () => void calls.push('commit')),
-    release: jest.fn(async () => void calls.push('release')),
-    restock: jest.fn(async () => undefined),
-    reservationState: jest.fn(async () => undefined),
-  };
-  const paymentStates = new Map<string, 'captured' | 'declined' | 'refunded'>();
-  const payment: PaymentGateway = {
-    charge: jest.fn(async (paymentId: string) => {
-      calls.push('charge');
-      paymentStates.set(paymentId, 'captured');
-      return {approved: true as const};
-    }),
-    void: jest.fn(async () => void calls.push('void')),
-    refund: jest.fn(async (paymentId: string) => {
-      calls.push('refund');
-      paymentStates.set(paymentId, 'refunded');
-    }),
-    state: jest.fn(async (paymentId: string) => paymentStates.get(paymentId)),
-  };
-  const useCase = new PlaceOrder(
-    store,
-    pricing,
-    inventory,
-    payment,
-    {now: () => new Date()},
-    silent,
-  );
-  return {store, pricing, inventory, payment, calls, useCase};
+function system(pricing: PricingGateway = fakePricing()) {
+  const store = new InMemoryOrderStore();
+  const inventory = new FakeInventory();
+  const payment = new FakePayment();
+  const steps = purchaseSteps({inventory, payment, reservationTtlMs: 45_000});
+  const useCase = new PlaceOrder(store, pricing, steps, clock, silent, {
+    attempts: 2,
+  });
+  const recovery = new RecoverOrders(store, steps, clock, silent, {
+    ownerGoneMs: 5_000,
+    abandonedAfterMs: 120_000,
+    leaseMs: 60_000,
+    batch: 50,
+    backoffMs: 0,
+    maxBackoffMs: 0,
+    maxAttempts: 5,
+  });
+  return {store, inventory, payment, useCase, recovery};
 }
 
 const command = (requestId = 'req-1') => ({
@@ -106,136 +46,184 @@ const command = (requestId = 'req-1') => ({
 });
 
 describe('PlaceOrder', () => {
-  it('runs the steps in order and charges the quoted total', async () => {
-    const f = fakes();
+  it('runs the steps in order, charges the quoted total and asks for a TTL above the saga deadline', async () => {
+    const f = system();
     const order = await f.useCase.execute(command());
     expect(order.state).toBe('paid');
-    expect(f.calls).toEqual(['reserve', 'charge', 'commit']);
-    expect(f.payment.charge).toHaveBeenCalledWith(
-      order.paymentId,
-      order.id,
+    expect(f.inventory.calls).toEqual(['reserve', 'commit']);
+    expect(f.payment.calls).toEqual(['charge']);
+    expect(f.payment.payments.get(order.paymentId)?.captured).toEqual(
       usd('5.00'),
-      'tok_visa',
+    );
+    expect(f.inventory.reservations.get(order.reservationId)?.ttlMs).toBe(
+      45_000,
     );
   });
 
   it('answers a repeated request with the same order and calls nothing again', async () => {
-    const f = fakes();
+    const f = system();
     const first = await f.useCase.execute(command());
     const second = await f.useCase.execute(command());
     expect(second.id).toBe(first.id);
-    expect(f.payment.charge).toHaveBeenCalledTimes(1);
+    expect(f.payment.calls).toEqual(['charge']);
   });
 
   it('refuses the same request id for another basket', async () => {
-    const f = fakes();
+    const f = system();
     await f.useCase.execute(command());
     await expect(
       f.useCase.execute({...command(), lines: [{sku: 'A', quantity: 3}]}),
-    ).rejects.toMatchObject({
-      kind: 'already_exists',
-    });
+    ).rejects.toMatchObject({kind: 'already_exists'});
   });
 
   it('releases the stock and fails the order when the card is declined', async () => {
-    const f = fakes();
-    (
-      f.payment.charge as jest.Mock<PaymentGateway['charge']>
-    ).mockResolvedValueOnce({
-      approved: false,
-      declineCode: 'card_declined',
-    });
+    const f = system();
+    f.payment.decline = true;
     const order = await f.useCase.execute(command());
     expect(order.state).toBe('failed');
     expect(order.failureReason).toBe('payment_declined');
-    expect(f.payment.charge).toHaveBeenCalledTimes(1);
-    expect(f.payment.refund).not.toHaveBeenCalled();
-    expect(f.calls).toEqual(['reserve', 'release']);
+    expect(f.payment.calls).not.toContain('refund');
+    expect(f.inventory.reservations.get(order.reservationId)?.state).toBe(
+      'released',
+    );
   });
 
-  it('refunds and releases, in reverse order, when committing the stock fails', async () => {
-    const f = fakes();
-    (
-      f.inventory.commit as jest.Mock<InventoryGateway['commit']>
-    ).mockRejectedValueOnce(
-      new DomainError('failed_precondition', 'reservation expired'),
-    );
+  it('refunds and releases, in reverse order, when committing the stock is refused', async () => {
+    const f = system();
+    f.inventory.refuseNextCommit = true;
     const order = await f.useCase.execute(command());
     expect(order.state).toBe('failed');
-    expect(f.inventory.commit).toHaveBeenCalledTimes(1);
-    expect(f.calls).toEqual(['reserve', 'charge', 'refund', 'release']);
+    expect(order.failureReason).toBe('inventory_error');
+    expect(f.payment.refunded(order.paymentId)).toEqual(usd('5.00'));
+    expect(order.compensationPending).toBe(false);
   });
 
-  it('refunds a charge whose answer was lost', async () => {
-    const f = fakes();
-    (
-      f.payment.charge as jest.Mock<PaymentGateway['charge']>
-    ).mockImplementationOnce(async paymentId => {
-      await f.payment.state(paymentId); // the provider took the money…
-      f.calls.push('charge');
-      (f.payment.state as jest.Mock<PaymentGateway['state']>).mockResolvedValue(
-        'captured',
-      );
-      throw new UnavailableError('payment unavailable: deadline exceeded'); // …but the answer never came
+  it('a charge whose answer was lost is voided by payment id and, found captured, refunded', async () => {
+    const f = system();
+    f.payment.loseNextChargeAnswer = true;
+    await expect(f.useCase.execute(command())).rejects.toMatchObject({
+      kind: 'unavailable',
     });
-    const order = await f.useCase.execute(command());
-    expect(order.state).toBe('failed');
-    expect(order.failureReason).toBe('payment_error');
-    expect(f.calls).toEqual(['reserve', 'charge', 'refund', 'release']);
+    const [row] = [...f.store.rows.values()];
+    expect(row.order.state).toBe('failed');
+    expect(row.order.failureReason).toBe('payment_error');
+    expect(f.payment.calls).toEqual(['charge', 'void', 'refund']);
+    expect(f.payment.refunded(row.order.paymentId)).toEqual(usd('5.00'));
   });
 
-  it('rethrows out of stock and records the failed order for replay', async () => {
-    const f = fakes();
-    (
-      f.inventory.reserve as jest.Mock<InventoryGateway['reserve']>
-    ).mockRejectedValue(
-      new StockShortageError(
-        'out of stock: SKU A has 0 available, 2 requested',
-      ),
+  it('an unknown payment outcome is never closed as nothing charged: the undo stays pending until Payment knows', async () => {
+    const f = system();
+    f.payment.leaveNextChargePending = true;
+    await expect(f.useCase.execute(command())).rejects.toMatchObject({
+      kind: 'unavailable',
+    });
+    const [row] = [...f.store.rows.values()];
+    expect(row.order.state).toBe('failed');
+    expect(row.order.pendingUndo).toEqual(['charge payment']);
+    // Recovery while Payment still does not know: nothing is closed.
+    await f.recovery.execute();
+    expect((await f.store.find(row.order.id))?.pendingUndo).toEqual([
+      'charge payment',
+    ]);
+    // The provider finally says the money was taken: recovery refunds it.
+    f.payment.resolve(row.order.paymentId, usd('5.00'));
+    await f.recovery.execute();
+    expect(f.payment.refunded(row.order.paymentId)).toEqual(usd('5.00'));
+    expect((await f.store.find(row.order.id))?.compensationPending).toBe(false);
+  });
+
+  it('compensation after the point of no return: a failed save of PAID after the stock is committed rolls forward, never refunds or releases', async () => {
+    const f = system();
+    f.store.failSaves = 2; // both attempts of the final save
+    await expect(f.useCase.execute(command())).rejects.toMatchObject({
+      kind: 'unavailable',
+    });
+    const [row] = [...f.store.rows.values()];
+    expect(row.order.state).toBe('pending');
+    expect(row.owner).toBeUndefined(); // handed to recovery at once
+    expect(f.payment.calls).toEqual(['charge']);
+    expect(f.inventory.calls).toEqual(['reserve', 'commit']);
+    await f.recovery.execute();
+    const after = await f.store.find(row.order.id);
+    expect(after?.state).toBe('paid');
+    expect(f.payment.refunded(row.order.paymentId).isZero()).toBe(true);
+    expect(f.inventory.calls).not.toContain('release');
+  });
+
+  it('release registered before the reserve call: a reservation whose answer was lost is released, not held', async () => {
+    const f = system();
+    f.inventory.loseNextReserveAnswer = true;
+    await expect(f.useCase.execute(command())).rejects.toMatchObject({
+      kind: 'unavailable',
+    });
+    const [row] = [...f.store.rows.values()];
+    expect(f.inventory.reservations.get(row.order.reservationId)?.state).toBe(
+      'released',
     );
-    await expect(f.useCase.execute(command())).rejects.toThrow('SKU A');
+    expect(row.order.failureReason).toBe('inventory_error');
+    expect(f.payment.calls).toEqual([]);
+  });
+
+  it('Inventory outage: CreateOrder answers UNAVAILABLE without internal addresses, records inventory_error, and the same request_id succeeds once Inventory is back', async () => {
+    const f = system();
+    f.inventory.down = true;
+    const first = f.useCase.execute(command());
+    await expect(first).rejects.toMatchObject({kind: 'unavailable'});
+    await expect(first).rejects.toThrow('retry with the same request_id');
+    await first.catch((err: Error) => {
+      expect(err.message).not.toMatch(/127\.0\.0\.1|ECONNREFUSED/);
+    });
+    const [failed] = [...f.store.rows.values()];
+    expect(failed.order.failureReason).toBe('inventory_error');
+    expect(failed.order.failureMessage).not.toMatch(
+      /127\.0\.0\.1|ECONNREFUSED/,
+    );
+    // Still down: the retry is told to come back, and nothing is charged.
+    await expect(f.useCase.execute(command())).rejects.toMatchObject({
+      kind: 'unavailable',
+    });
+    f.inventory.down = false;
+    const retried = await f.useCase.execute(command());
+    expect(retried.state).toBe('paid');
+    expect(retried.id).not.toBe(failed.order.id);
+    expect(f.payment.calls).toEqual(['charge']);
+    // And the same request id now answers the paid order.
+    expect((await f.useCase.execute(command())).id).toBe(retried.id);
+  });
+
+  it('rethrows out of stock and answers the same on replay', async () => {
+    const f = system();
+    f.inventory.available = 1;
+    await expect(f.useCase.execute(command())).rejects.toBeInstanceOf(
+      StockShortageError,
+    );
     await expect(f.useCase.execute(command())).rejects.toMatchObject({
       kind: 'failed_precondition',
     });
-    expect(f.payment.charge).not.toHaveBeenCalled();
+    expect(f.payment.calls).toEqual([]);
   });
 
-  it('answers a SKU Inventory does not stock as out of stock, the same on replay', async () => {
-    const f = fakes();
-    (
-      f.inventory.reserve as jest.Mock<InventoryGateway['reserve']>
-    ).mockRejectedValue(new DomainError('not_found', 'SKU B is not stocked'));
-    const first = f.useCase.execute(command());
-    await expect(first).rejects.toBeInstanceOf(StockShortageError);
-    await expect(first).rejects.toThrow('SKU B is not stocked');
-    const replay = f.useCase.execute(command());
-    await expect(replay).rejects.toBeInstanceOf(StockShortageError);
-    await expect(replay).rejects.toThrow('SKU B is not stocked');
-    expect(f.payment.charge).not.toHaveBeenCalled();
-  });
-
-  it('writes nothing when pricing does not know a SKU', async () => {
-    const f = fakes();
-    (
-      f.pricing.quote as jest.Mock<PricingGateway['quote']>
-    ).mockRejectedValueOnce(
-      new DomainError('not_found', 'SKU X has no USD price'),
+  it('writes nothing when pricing does not know a SKU, and answers UNAVAILABLE with no address when Pricing is down', async () => {
+    const unknown = system({
+      quote: async () => {
+        throw new DomainError('not_found', 'SKU X has no USD price');
+      },
+    });
+    await expect(unknown.useCase.execute(command())).rejects.toThrow('SKU X');
+    expect(unknown.store.rows.size).toBe(0);
+    const down = system({
+      quote: async () => {
+        throw new DomainError(
+          'unavailable',
+          'pricing unavailable: connect ECONNREFUSED 127.0.0.1:50054',
+        );
+      },
+    });
+    const answer = down.useCase.execute(command());
+    await expect(answer).rejects.toMatchObject({kind: 'unavailable'});
+    await answer.catch((err: Error) =>
+      expect(err.message).not.toContain('127.0.0.1'),
     );
-    await expect(f.useCase.execute(command())).rejects.toThrow('SKU X');
-    expect(f.store.insert).not.toHaveBeenCalled();
-  });
-
-  it('marks the order for recovery when an undo step keeps failing', async () => {
-    const f = fakes();
-    (
-      f.payment.charge as jest.Mock<PaymentGateway['charge']>
-    ).mockRejectedValueOnce(new UnavailableError('payment down'));
-    (
-      f.inventory.release as jest.Mock<InventoryGateway['release']>
-    ).mockRejectedValue(new UnavailableError('inventory down'));
-    const order = await f.useCase.execute(command());
-    expect(order.state).toBe('failed');
-    expect(order.failureReason).toBe('payment_error');
-    expect(order.compensationPending).toBe(true);
+    expect(down.store.rows.size).toBe(0);
   });
 });

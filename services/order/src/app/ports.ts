@@ -7,7 +7,10 @@ import type {Money} from '../../../common/money/money.js';
 import type {Order, OrderLine} from '../domain/order.js';
 
 export interface OrderStore {
-  /** Inserts a new order; false when its request id is already taken (nothing written). */
+  /**
+   * Inserts a new order, owned by this process (its sagas are recovered quickly once it
+   * stops heartbeating); false when its request id is taken (nothing written).
+   */
   insert(order: Order): Promise<boolean>;
   /**
    * Saves state and queues the order's pending events (outbox), in one transaction.
@@ -15,6 +18,7 @@ export interface OrderStore {
    */
   save(order: Order): Promise<boolean>;
   find(orderId: string): Promise<Order | undefined>;
+  /** The live order of a request id (not one that failed retryably and was undone). */
   findByRequestId(requestId: string): Promise<Order | undefined>;
   /** A customer's orders, newest first, after the cursor `before` when given. */
   listByCustomer(
@@ -22,18 +26,60 @@ export interface OrderStore {
     limit: number,
     after?: {createdAt: Date; orderId: string},
   ): Promise<Order[]>;
-  /** Orders whose saga looks abandoned, or whose undo steps must be retried. */
-  needingRecovery(pendingForMs: number, limit: number): Promise<Order[]>;
+  /** Hands a PENDING order to recovery now (this process stops driving its saga). */
+  disown(orderId: string): Promise<void>;
+  /** Tells other replicas this process (the owner of its sagas) is alive. */
+  heartbeat(): Promise<void>;
   /**
-   * Records a refund request id for an order; false when it was recorded before (with
-   * `existingRefund` telling its amount).
+   * Claims up to `limit` orders that need recovery, for `leaseMs`: PENDING orders whose
+   * owner stopped heartbeating for `ownerGoneMs` (or older than `abandonedAfterMs`),
+   * and FAILED orders with pending undo steps; never parked ones, never ones whose next
+   * attempt is not due, never ones another pass holds (SKIP LOCKED + lease).
    */
-  recordRefund(
+  claimRecovery(q: RecoveryQuery): Promise<RecoveryClaim[]>;
+  /** The claimed order is settled: lease, attempts and back-off cleared. */
+  recoverySucceeded(orderId: string): Promise<void>;
+  /**
+   * The attempt failed: the lease ends and the order is tried again at `retryAt`, or
+   * parked (never tried again without an operator) when `retryAt` is undefined.
+   */
+  recoveryFailed(
     orderId: string,
-    requestId: string,
-    amount: Money,
-    order: Order,
-  ): Promise<boolean>;
+    reason: string,
+    retryAt: Date | undefined,
+  ): Promise<void>;
+  /** Orders parked by recovery (a metric). */
+  parkedCount(): Promise<number>;
+  /**
+   * Runs `work` holding the order's row lock, so after-sale operations on one order
+   * run one at a time; ABORTED when the lock is not granted in time.
+   */
+  withOrderLock<T>(
+    orderId: string,
+    work: (locked: LockedOrder) => Promise<T>,
+  ): Promise<T>;
+}
+
+export interface RecoveryQuery {
+  ownerGoneMs: number;
+  abandonedAfterMs: number;
+  leaseMs: number;
+  limit: number;
+}
+
+export interface RecoveryClaim {
+  order: Order;
+  /** Failed attempts so far. */
+  attempts: number;
+}
+
+/** An order under its row lock, and the writes allowed while it is held. */
+export interface LockedOrder {
+  readonly order: Order | undefined;
+  /** Saves (with its events); throws when it cannot. */
+  save(order: Order): Promise<void>;
+  /** Records a refund by its client request id together with the order's new state. */
+  recordRefund(requestId: string, amount: Money, order: Order): Promise<void>;
   existingRefund(
     requestId: string,
   ): Promise<{orderId: string; amount: Money} | undefined>;
@@ -58,11 +104,16 @@ export interface PricingGateway {
 }
 
 export interface InventoryGateway {
-  /** Throws OutOfStock (FAILED_PRECONDITION) or NotFound naming the SKU. */
+  /**
+   * Throws OutOfStock (FAILED_PRECONDITION) or NotFound naming the SKU. The hold lapses
+   * by itself after `ttlMs`, so a reservation whose answer was lost (and whose release
+   * came before it) never holds stock for long.
+   */
   reserve(
     reservationId: string,
     orderId: string,
     lines: readonly OrderLine[],
+    ttlMs: number,
   ): Promise<void>;
   commit(reservationId: string): Promise<void>;
   /** Idempotent; a reservation that never existed counts as released. */
@@ -84,6 +135,7 @@ export type Authorization =
   {approved: true} | {approved: false; declineCode: string};
 
 export type PaymentState =
+  | 'pending'
   | 'authorized'
   | 'declined'
   | 'captured'
@@ -102,7 +154,12 @@ export interface PaymentGateway {
     amount: Money,
     token: string,
   ): Promise<Authorization>;
-  /** Idempotent; a payment that was never authorized counts as voided. */
+  /**
+   * Makes sure the payment charges nothing (idempotent): voids an authorization, and
+   * for an id Payment never saw records a tombstone so a late charge is refused.
+   * Throws PaymentCapturedError when it was captured (refund instead) and
+   * PaymentOutcomeUnknownError while Payment cannot tell yet (retry later).
+   */
   void(paymentId: string): Promise<void>;
   refund(
     paymentId: string,
@@ -110,7 +167,7 @@ export interface PaymentGateway {
     amount: Money,
     reason: string,
   ): Promise<void>;
-  /** The payment's state, or undefined when it was never made. */
+  /** The payment's state, or undefined when Payment has no record of it. */
   state(paymentId: string): Promise<PaymentState | undefined>;
 }
 

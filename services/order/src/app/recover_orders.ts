@@ -1,112 +1,182 @@
 /**
  * Finishes or undoes orders whose saga was cut short (a crash, a lost answer), and
- * retries undo steps that failed. Runs periodically in every replica; the store hands
- * each order to one replica at a time.
+ * retries undo steps that failed, with the saga's own steps (purchase_steps.ts).
  *
- * A PENDING order is rolled forward when the money was captured and the stock can be
- * committed (the customer paid: deliver), and rolled back otherwise.
+ * Work is claimed, not shared: each pass takes a lease on at most `limit` due orders
+ * (FOR UPDATE SKIP LOCKED, so replicas never take the same order), and the next pass of
+ * a replica starts only after the previous one ended. An order that fails is tried again
+ * after an exponential back-off; after `maxAttempts` it is parked with its reason (a
+ * metric counts them) and no longer competes with newer interrupted sagas.
+ *
+ * A PENDING order past the pivot (stock committed) is rolled forward to PAID; one whose
+ * steps before the pivot all took effect is driven through the pivot; any other is
+ * rolled back with every undo step (each safe whether or not its action took effect).
  */
-import {derivedId} from '../../../common/idempotency/derived_id.js';
 import type {Logger} from '../../../common/log/logger.js';
 import type {Order} from '../domain/order.js';
-import {sagaRefundId} from './place_order.js';
-import type {
-  Clock,
-  InventoryGateway,
-  OrderStore,
-  PaymentGateway,
-} from './ports.js';
+import type {Clock, OrderStore, RecoveryClaim} from './ports.js';
+import {
+  isRefusal,
+  pivotStep,
+  undoableSteps,
+  undoSteps,
+  type PurchaseStep,
+} from './purchase_steps.js';
+
+export interface RecoveryPolicy {
+  /** A saga's owner is gone once it has not heartbeaten for this long. */
+  ownerGoneMs: number;
+  /** A PENDING order this old is recovered even if its owner looks alive. */
+  abandonedAfterMs: number;
+  /** How long a pass holds the orders it claimed. */
+  leaseMs: number;
+  /** Orders per pass. */
+  batch: number;
+  /** First back-off; doubles per failed attempt up to `maxBackoffMs`. */
+  backoffMs: number;
+  maxBackoffMs: number;
+  /** Failed attempts after which an order is parked. */
+  maxAttempts: number;
+}
+
+export const DEFAULT_RECOVERY_POLICY: RecoveryPolicy = {
+  ownerGoneMs: 5_000,
+  abandonedAfterMs: 120_000,
+  leaseMs: 60_000,
+  batch: 50,
+  backoffMs: 1_000,
+  maxBackoffMs: 300_000,
+  maxAttempts: 12,
+};
 
 export class RecoverOrders {
+  private running: Promise<number> | undefined;
+
   constructor(
     private readonly store: OrderStore,
-    private readonly inventory: InventoryGateway,
-    private readonly payment: PaymentGateway,
+    private readonly steps: readonly PurchaseStep[],
     private readonly clock: Clock,
     private readonly log: Logger,
-    /** A PENDING order older than this is considered abandoned (far above a saga's deadline). */
-    private readonly abandonedAfterMs = 120_000,
+    private readonly policy: RecoveryPolicy = DEFAULT_RECOVERY_POLICY,
+    /** Told each order parked (metrics). */
+    private readonly onParked: (order: Order) => void = () => {},
   ) {}
 
-  /** One pass; returns how many orders were settled. */
-  async execute(limit = 50): Promise<number> {
+  /**
+   * One pass; returns how many orders were settled. A call while a pass runs joins
+   * that pass instead of starting a second one.
+   */
+  execute(): Promise<number> {
+    this.running ??= this.pass().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async pass(): Promise<number> {
+    const claims = await this.store.claimRecovery({
+      ownerGoneMs: this.policy.ownerGoneMs,
+      abandonedAfterMs: this.policy.abandonedAfterMs,
+      leaseMs: this.policy.leaseMs,
+      limit: this.policy.batch,
+    });
     let settled = 0;
-    for (const order of await this.store.needingRecovery(
-      this.abandonedAfterMs,
-      limit,
-    )) {
-      try {
-        if (order.state === 'pending') await this.settle(order);
-        else await this.retryCompensation(order);
-        settled++;
-      } catch (err) {
-        this.log.warn('order recovery failed; will retry', {
-          orderId: order.id,
-          reason: err instanceof Error ? err.message : String(err),
-        });
-      }
+    for (const claim of claims) {
+      if (await this.attempt(claim)) settled++;
     }
     return settled;
   }
 
-  private async settle(order: Order): Promise<void> {
-    const now = this.clock.now();
-    const paid = await this.payment.state(order.paymentId);
-    const stock = await this.inventory.reservationState(order.reservationId);
-    if (paid === 'captured' && (stock === 'committed' || stock === 'active')) {
-      if (stock === 'active') await this.inventory.commit(order.reservationId);
-      order.markPaid(now);
-      await this.store.save(order);
-      this.log.info('recovered order rolled forward to PAID', {
-        orderId: order.id,
-      });
-      return;
+  private async attempt({order, attempts}: RecoveryClaim): Promise<boolean> {
+    try {
+      if (order.state === 'pending') await this.settle(order);
+      else await this.retryCompensation(order);
+      await this.store.recoverySucceeded(order.id);
+      return true;
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      const failed = attempts + 1;
+      const park = failed >= this.policy.maxAttempts;
+      const wait = Math.min(
+        this.policy.maxBackoffMs,
+        this.policy.backoffMs * 2 ** (failed - 1),
+      );
+      const retryAt = park
+        ? undefined
+        : new Date(this.clock.now().getTime() + wait);
+      await this.store
+        .recoveryFailed(order.id, reason, retryAt)
+        .catch(() => undefined); // the lease lapses by itself
+      if (park) {
+        this.log.error('order recovery parked after repeated failures', {
+          orderId: order.id,
+          attempts: failed,
+          reason,
+        });
+        this.onParked(order);
+      } else {
+        this.log.warn('order recovery failed; will retry', {
+          orderId: order.id,
+          attempts: failed,
+          retryInMs: wait,
+          reason,
+        });
+      }
+      return false;
     }
-    await this.undo(order, paid);
+  }
+
+  private async settle(order: Order): Promise<void> {
+    const pivot = pivotStep(this.steps);
+    if (await pivot.tookEffect(order)) return this.rollForward(order);
+    if (await this.allTookEffect(undoableSteps(this.steps), order)) {
+      try {
+        await pivot.run(order, '');
+        return this.rollForward(order);
+      } catch (err) {
+        if (!isRefusal(err)) throw err; // no answer: try again later
+      }
+    }
+    await undoSteps(this.steps, order);
     order.fail(
       'internal',
       'the order was interrupted and undone; nothing stays charged',
-      false,
-      now,
+      [],
+      this.clock.now(),
     );
-    await this.store.save(order);
+    await this.saveOrThrow(order);
     this.log.info('recovered order rolled back to FAILED', {orderId: order.id});
   }
 
+  private async allTookEffect(
+    steps: readonly PurchaseStep[],
+    order: Order,
+  ): Promise<boolean> {
+    for (const step of steps) {
+      if (!(await step.tookEffect(order))) return false;
+    }
+    return true;
+  }
+
+  private async rollForward(order: Order): Promise<void> {
+    order.markPaid(this.clock.now());
+    await this.saveOrThrow(order);
+    this.log.info('recovered order rolled forward to PAID', {
+      orderId: order.id,
+    });
+  }
+
   private async retryCompensation(order: Order): Promise<void> {
-    await this.undo(order, await this.payment.state(order.paymentId));
+    await undoSteps(this.steps, order, order.pendingUndo);
     order.compensationDone(this.clock.now());
-    await this.store.save(order);
+    await this.saveOrThrow(order);
     this.log.info('order compensation completed', {orderId: order.id});
   }
 
-  /** Gives the money and the stock back, whatever point the saga reached. */
-  private async undo(
-    order: Order,
-    paid: Awaited<ReturnType<PaymentGateway['state']>>,
-  ): Promise<void> {
-    if (paid === 'captured') {
-      await this.payment.refund(
-        order.paymentId,
-        sagaRefundId(order.id),
-        order.total,
-        'order interrupted',
-      );
-    } else if (paid === 'authorized') {
-      await this.payment.void(order.paymentId);
-    }
-    const stock = await this.inventory.reservationState(order.reservationId);
-    if (stock === 'active') await this.inventory.release(order.reservationId);
-    if (stock === 'committed') {
-      // Stock was taken for an order that is being undone: put it back.
-      for (const line of order.lines) {
-        await this.inventory.restock(
-          derivedId(order.id, 'recovery-restock', line.sku),
-          line.sku,
-          line.quantity,
-          `order ${order.id} undone`,
-        );
-      }
+  /** A concurrent change (the saga itself, a replay) won: this attempt counts as failed. */
+  private async saveOrThrow(order: Order): Promise<void> {
+    if (!(await this.store.save(order))) {
+      throw new Error(`order ${order.id} changed during recovery`);
     }
   }
 }

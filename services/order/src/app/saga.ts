@@ -23,13 +23,13 @@ export class Saga {
     this.compensations.push({name, run});
   }
 
-  /** Runs every compensation, newest first; true when all succeeded. */
-  async compensate(): Promise<boolean> {
-    let allDone = true;
+  /** Runs every compensation, newest first; returns the names of those that failed. */
+  async compensate(): Promise<string[]> {
+    const failed: string[] = [];
     for (const c of [...this.compensations].reverse()) {
-      if (!(await this.tryHard(c.name, c.run))) allDone = false;
+      if (!(await this.tryHard(c.name, c.run))) failed.push(c.name);
     }
-    return allDone;
+    return failed;
   }
 
   private async tryHard(

@@ -36,3 +36,25 @@ export function checkUniqueSkus(lines: ReadonlyArray<{sku: string}>): void {
     seen.add(line.sku);
   });
 }
+
+/**
+ * Payment cannot tell yet whether a charge took money (its answer was lost and the
+ * provider has not been asked yet): the undo must stay pending and be retried later,
+ * never be closed as "nothing charged".
+ */
+export class PaymentOutcomeUnknownError extends ConcurrentRequestError {
+  constructor(paymentId: string) {
+    super(`the outcome of payment ${paymentId} is not known yet; retry later`, {
+      paymentId,
+    });
+  }
+}
+
+/** The payment was captured, so it cannot be voided: it must be refunded. */
+export class PaymentCapturedError extends DomainError {
+  constructor(paymentId: string) {
+    super('failed_precondition', `payment ${paymentId} is captured`, {
+      paymentId,
+    });
+  }
+}

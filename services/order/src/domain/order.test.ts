@@ -48,17 +48,12 @@ describe('Order', () => {
     expect(order.state).toBe('paid');
     expect(order.pullEvents().map(e => e.type)).toEqual(['paid']);
     expect(() => order.markPaid(now)).toThrow('is PAID');
-    expect(() => order.fail('internal', 'x', false, now)).toThrow('is PAID');
+    expect(() => order.fail('internal', 'x', [], now)).toThrow('is PAID');
   });
 
   it('fails a pending order with its reason', () => {
     const order = placed();
-    order.fail(
-      'payment_declined',
-      'payment declined: card_declined',
-      false,
-      now,
-    );
+    order.fail('payment_declined', 'payment declined: card_declined', [], now);
     expect(order.state).toBe('failed');
     expect(order.failureReason).toBe('payment_declined');
     expect(() => order.cancel(now)).toThrow('is FAILED');

@@ -20,8 +20,13 @@ export type OrderState =
   | 'partially_refunded'
   | 'refunded';
 
+/** Why a saga failed: said by the step that failed (purchase_steps.ts), never guessed. */
 export type FailureReason =
-  'out_of_stock' | 'payment_declined' | 'payment_error' | 'internal';
+  | 'out_of_stock'
+  | 'payment_declined'
+  | 'payment_error'
+  | 'inventory_error'
+  | 'internal';
 
 export type OrderEventType = 'paid' | 'failed' | 'cancelled' | 'refunded';
 
@@ -57,7 +62,13 @@ export interface OrderSnapshot extends OrderInit {
   refunded: Money;
   failureReason: FailureReason | undefined;
   failureMessage: string;
-  compensationPending: boolean;
+  /** The undo steps (purchase_steps.ts names) a failed saga still has to retry. */
+  pendingUndo: readonly string[];
+  /**
+   * The saga failed because a dependency could not be reached: once its undo is done,
+   * the client's request id is free again and a retry starts a new order.
+   */
+  retryable: boolean;
   updatedAt: Date;
   version: number;
 }
@@ -102,7 +113,8 @@ export class Order {
       refunded: Money.zero(currency),
       failureReason: undefined,
       failureMessage: '',
-      compensationPending: false,
+      pendingUndo: [],
+      retryable: false,
       updatedAt: init.createdAt,
       version: 1,
     });
@@ -150,7 +162,13 @@ export class Order {
     return this.s.failureMessage;
   }
   get compensationPending(): boolean {
-    return this.s.compensationPending;
+    return this.s.pendingUndo.length > 0;
+  }
+  get pendingUndo(): readonly string[] {
+    return this.s.pendingUndo;
+  }
+  get retryable(): boolean {
+    return this.s.retryable;
   }
 
   /** What remains to refund: captured total minus refunds so far. */
@@ -167,6 +185,11 @@ export class Order {
     this.s = {...this.s, version: this.s.version + 1};
   }
 
+  /** The events recorded and not yet taken (a store that may fail reads them first). */
+  peekEvents(): readonly OrderEvent[] {
+    return this.events;
+  }
+
   /** Takes the events recorded since the last call (the store writes them to the outbox). */
   pullEvents(): OrderEvent[] {
     const events = this.events;
@@ -181,21 +204,24 @@ export class Order {
   }
 
   /**
-   * Ends the saga unsuccessfully. `compensationPending` says an undo step (void, refund,
-   * release) still has to be retried; the order is FAILED either way.
+   * Ends the saga unsuccessfully. `pendingUndo` names the undo steps (void, refund,
+   * release) still to be retried; the order is FAILED either way. `retryable` says
+   * a dependency outage stopped it, so its request may be tried again once undone.
    */
   fail(
     reason: FailureReason,
     message: string,
-    compensationPending: boolean,
+    pendingUndo: readonly string[],
     now: Date,
+    retryable = false,
   ): void {
     this.require(['pending'], 'failed');
     this.s = {
       ...this.s,
       failureReason: reason,
       failureMessage: message,
-      compensationPending,
+      pendingUndo: [...pendingUndo],
+      retryable,
     };
     this.change('failed', now);
     this.record('failed', now);
@@ -203,8 +229,8 @@ export class Order {
 
   /** Marks the undo steps of a failed saga as done. */
   compensationDone(now: Date): void {
-    if (!this.s.compensationPending) return;
-    this.s = {...this.s, compensationPending: false, updatedAt: now};
+    if (this.s.pendingUndo.length === 0) return;
+    this.s = {...this.s, pendingUndo: [], updatedAt: now};
   }
 
   /** Cancels a paid (possibly partly refunded) order; the rest is refunded by the caller. */

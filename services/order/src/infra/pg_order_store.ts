@@ -1,9 +1,11 @@
 /**
  * OrderStore on PostgreSQL. State changes use optimistic locking (`version`): the saga,
  * the recovery worker and after-sale calls may race on one order, and the loser learns it
- * instead of overwriting.
+ * instead of overwriting. After-sale operations additionally hold the row lock for their
+ * whole run (withOrderLock), and recovery claims rows with a lease (claimRecovery).
  */
 import type {Database, Sql} from '../../../common/db/database.js';
+import {ConcurrentRequestError} from '../../../common/errors/domain_error.js';
 import type {OutgoingEvent} from '../../../common/messaging/event_bus.js';
 import {Money} from '../../../common/money/money.js';
 import {outboxInsertSql, outboxParams} from '../../../common/outbox/outbox.js';
@@ -13,7 +15,12 @@ import {
   type OrderEvent,
   type OrderState,
 } from '../domain/order.js';
-import type {OrderStore} from '../app/ports.js';
+import type {
+  LockedOrder,
+  OrderStore,
+  RecoveryClaim,
+  RecoveryQuery,
+} from '../app/ports.js';
 
 interface OrderRow {
   order_id: string;
@@ -34,7 +41,9 @@ interface OrderRow {
   reservation_id: string;
   failure_reason: FailureReason | null;
   failure_message: string;
-  compensation_pending: boolean;
+  pending_undo: string[];
+  retryable: boolean;
+  recovery_attempts: number;
   fingerprint: string;
   created_at: Date;
   updated_at: Date;
@@ -63,7 +72,8 @@ function toOrder(row: OrderRow): Order {
     refunded: Money.of(row.refunded, c),
     failureReason: row.failure_reason ?? undefined,
     failureMessage: row.failure_message,
-    compensationPending: row.compensation_pending,
+    pendingUndo: row.pending_undo,
+    retryable: row.retryable,
     updatedAt: row.updated_at,
     version: row.version,
   });
@@ -74,21 +84,28 @@ export type OrderEventEncoder = (
   event: OrderEvent,
 ) => OutgoingEvent;
 
+/** Whether a row is a live order of its request id (see 0002_saga_recovery.ts). */
+const LIVE = "not (retryable and pending_undo = '[]')";
+
 export class PgOrderStore implements OrderStore {
   constructor(
     private readonly db: Database,
     private readonly encode: OrderEventEncoder,
     /** Called after a commit that queued events. */
     private readonly afterCommit: () => void = () => {},
+    /** This process: the owner of the sagas it starts. */
+    private readonly instanceId = 'unnamed',
+    /** How long after-sale calls wait for an order's lock before answering ABORTED. */
+    private readonly lockTimeoutMs = 5_000,
   ) {}
 
   async insert(order: Order): Promise<boolean> {
     const s = order.snapshot();
     const n = await this.db.execute(
       `insert into customer_order (order_id, request_id, customer_id, state, currency_code, total, lines,
-         quote_id, payment_id, reservation_id, fingerprint, created_at, updated_at)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
-       on conflict (request_id) do nothing`,
+         quote_id, payment_id, reservation_id, fingerprint, created_at, updated_at, owner_id)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)
+       on conflict (request_id) where ${LIVE} do nothing`,
       [
         s.id,
         s.requestId,
@@ -109,6 +126,7 @@ export class PgOrderStore implements OrderStore {
         s.reservationId,
         s.fingerprint,
         s.createdAt,
+        this.instanceId,
       ],
     );
     return n > 0;
@@ -129,17 +147,18 @@ export class PgOrderStore implements OrderStore {
     order: Order,
   ): Promise<{ok: boolean; events: boolean}> {
     const s = order.snapshot();
-    // Taken now, before we know the outcome: when the version check fails the caller
-    // drops this stale order object and reloads.
-    const events = order.pullEvents().map(e => this.encode(order, e));
+    // Read now, taken only once saved: a save that throws (PostgreSQL briefly gone)
+    // keeps them for the retry; when the version check fails the caller drops this
+    // stale order object and reloads.
+    const events = order.peekEvents().map(e => this.encode(order, e));
     const [row] = await sql.query<{updated: string}>(
       `with u as (
          update customer_order set state = $3, refunded = $4, failure_reason = $5,
-                failure_message = $6, compensation_pending = $7, updated_at = $8,
-                version = version + 1
+                failure_message = $6, pending_undo = $7, updated_at = $8,
+                retryable = $9, version = version + 1
           where order_id = $1 and version = $2
          returning 1),
-       ev as (${outboxInsertSql(9, 'where exists (select 1 from u)')} returning 1)
+       ev as (${outboxInsertSql(10, 'where exists (select 1 from u)')} returning 1)
        select (select count(*) from u) as updated`,
       [
         s.id,
@@ -148,12 +167,14 @@ export class PgOrderStore implements OrderStore {
         s.refunded.toString(),
         s.failureReason ?? null,
         s.failureMessage,
-        s.compensationPending,
+        JSON.stringify(s.pendingUndo),
         s.updatedAt,
+        s.retryable,
         ...outboxParams(events),
       ],
     );
     if (row.updated === '0') return {ok: false, events: false};
+    order.pullEvents();
     order.confirmSaved();
     return {ok: true, events: events.length > 0};
   }
@@ -168,7 +189,8 @@ export class PgOrderStore implements OrderStore {
 
   async findByRequestId(requestId: string): Promise<Order | undefined> {
     const [row] = await this.db.query<OrderRow>(
-      'select * from customer_order where request_id = $1',
+      `select * from customer_order where request_id = $1
+        order by ${LIVE} desc, created_at desc limit 1`,
       [requestId],
     );
     return row && toOrder(row);
@@ -188,42 +210,135 @@ export class PgOrderStore implements OrderStore {
     return rows.map(toOrder);
   }
 
-  async needingRecovery(pendingForMs: number, limit: number): Promise<Order[]> {
-    const rows = await this.db.query<OrderRow>(
-      `select * from customer_order
-        where (state = 'pending' and created_at < now() - make_interval(secs => $1::double precision / 1000))
-           or compensation_pending
-        order by created_at limit $2`,
-      [pendingForMs, limit],
+  async disown(orderId: string): Promise<void> {
+    await this.db.execute(
+      "update customer_order set owner_id = null where order_id = $1 and state = 'pending'",
+      [orderId],
     );
-    return rows.map(toOrder);
   }
 
-  async recordRefund(
+  async heartbeat(): Promise<void> {
+    await this.db.execute(
+      `insert into saga_owner (instance_id, heartbeat_at) values ($1, now())
+         on conflict (instance_id) do update set heartbeat_at = now()`,
+      [this.instanceId],
+    );
+  }
+
+  async claimRecovery(q: RecoveryQuery): Promise<RecoveryClaim[]> {
+    // One statement: the rows are locked (SKIP LOCKED: another replica's pass takes
+    // others), leased, and returned; the lease keeps them out of every other pass until
+    // this one reports back or the lease lapses (a replica died mid-pass).
+    const rows = await this.db.query<OrderRow>(
+      `with due as (
+         select order_id from customer_order o
+          where (o.state = 'pending' or o.pending_undo <> '[]')
+            and o.parked_at is null
+            and (o.next_attempt_at is null or o.next_attempt_at <= now())
+            and (o.lease_until is null or o.lease_until < now())
+            and (o.state <> 'pending'
+                 or o.created_at < now() - make_interval(secs => $1::double precision / 1000)
+                 or o.owner_id is null
+                 or not exists (select 1 from saga_owner w
+                                 where w.instance_id = o.owner_id
+                                   and w.heartbeat_at > now() - make_interval(secs => $2::double precision / 1000)))
+          order by coalesce(o.next_attempt_at, o.created_at)
+          limit $3
+          for update skip locked)
+       update customer_order c
+          set lease_until = now() + make_interval(secs => $4::double precision / 1000)
+         from due where c.order_id = due.order_id
+       returning c.*`,
+      [q.abandonedAfterMs, q.ownerGoneMs, q.limit, q.leaseMs],
+    );
+    return rows.map(row => ({
+      order: toOrder(row),
+      attempts: row.recovery_attempts,
+    }));
+  }
+
+  async recoverySucceeded(orderId: string): Promise<void> {
+    await this.db.execute(
+      `update customer_order set lease_until = null, recovery_attempts = 0,
+              next_attempt_at = null, parked_reason = null
+        where order_id = $1`,
+      [orderId],
+    );
+  }
+
+  async recoveryFailed(
     orderId: string,
-    requestId: string,
-    amount: Money,
-    order: Order,
-  ): Promise<boolean> {
-    const result = await this.db.tx(async sql => {
-      const n = await sql.execute(
-        'insert into order_refund (request_id, order_id, amount) values ($1, $2, $3) on conflict do nothing',
-        [requestId, orderId, amount.toString()],
-      );
-      if (n === 0) return {ok: false, events: false};
-      const saved = await this.saveIn(sql, order);
-      if (!saved.ok)
-        throw new Error(`order ${orderId} changed during the refund; retry`);
-      return saved;
-    });
-    if (result.events) this.afterCommit();
-    return result.ok;
+    reason: string,
+    retryAt: Date | undefined,
+  ): Promise<void> {
+    await this.db.execute(
+      `update customer_order set lease_until = null,
+              recovery_attempts = recovery_attempts + 1,
+              next_attempt_at = $2, parked_reason = $3,
+              parked_at = case when $2::timestamptz is null then now() end
+        where order_id = $1`,
+      [orderId, retryAt ?? null, reason.slice(0, 500)],
+    );
   }
 
-  async existingRefund(
+  async parkedCount(): Promise<number> {
+    const [row] = await this.db.query<{n: string}>(
+      'select count(*) as n from customer_order where parked_at is not null',
+    );
+    return Number(row.n);
+  }
+
+  async withOrderLock<T>(
+    orderId: string,
+    work: (locked: LockedOrder) => Promise<T>,
+  ): Promise<T> {
+    let events = false;
+    try {
+      const result = await this.db.tx(async sql => {
+        await sql.execute("select set_config('lock_timeout', $1, true)", [
+          `${this.lockTimeoutMs}ms`,
+        ]);
+        const [row] = await sql.query<OrderRow>(
+          'select * from customer_order where order_id = $1 for update',
+          [orderId],
+        );
+        const save = async (order: Order) => {
+          const saved = await this.saveIn(sql, order);
+          if (!saved.ok)
+            throw new Error(`order ${orderId} changed under its lock`);
+          events ||= saved.events;
+        };
+        return work({
+          order: row && toOrder(row),
+          save,
+          recordRefund: async (requestId, amount, order) => {
+            await sql.execute(
+              'insert into order_refund (request_id, order_id, amount) values ($1, $2, $3)',
+              [requestId, orderId, amount.toString()],
+            );
+            await save(order);
+          },
+          existingRefund: requestId => this.refundOf(sql, requestId),
+        });
+      });
+      if (events) this.afterCommit();
+      return result;
+    } catch (err) {
+      if (isLockTimeout(err)) {
+        throw new ConcurrentRequestError(
+          `order ${orderId} is busy with another cancel or refund; retry`,
+          {orderId},
+        );
+      }
+      throw err;
+    }
+  }
+
+  private async refundOf(
+    sql: Sql,
     requestId: string,
   ): Promise<{orderId: string; amount: Money} | undefined> {
-    const [row] = await this.db.query<{
+    const [row] = await sql.query<{
       order_id: string;
       amount: string;
       currency_code: string;
@@ -239,4 +354,13 @@ export class PgOrderStore implements OrderStore {
       }
     );
   }
+}
+
+/** PostgreSQL's lock_not_available (lock_timeout expired). */
+function isLockTimeout(err: unknown): boolean {
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    (err as {code?: unknown}).code === '55P03'
+  );
 }

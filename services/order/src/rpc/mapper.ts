@@ -27,6 +27,7 @@ const REASONS: Record<FailureReason, orderv1.FailureReason> = {
   out_of_stock: orderv1.FailureReason.OUT_OF_STOCK,
   payment_declined: orderv1.FailureReason.PAYMENT_DECLINED,
   payment_error: orderv1.FailureReason.PAYMENT_ERROR,
+  inventory_error: orderv1.FailureReason.INVENTORY_ERROR,
   internal: orderv1.FailureReason.INTERNAL,
 };
 

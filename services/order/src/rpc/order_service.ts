@@ -11,6 +11,7 @@ import {
 import {moneyFromProto} from '../../../common/money/money_proto.js';
 import {customerScope} from '../../../common/auth/principal.js';
 import {principalOf} from '../../../common/rpc/call_pipeline.js';
+import {withCallDeadline} from '../../../common/rpc/call_deadline.js';
 import {fanOut, Hub, liveEvents} from '../../../common/rpc/streams.js';
 import {
   annotateCall,
@@ -57,13 +58,17 @@ export function createOrderService(
   return {
     async createOrder(req, ctx) {
       requireSameCustomer(req.customerId, scopeOf(ctx));
-      const order = await uc.place.execute({
-        requestId: req.requestId,
-        customerId: req.customerId,
-        currencyCode: req.currencyCode,
-        lines: req.lines.map(l => ({sku: l.sku, quantity: l.quantity})),
-        paymentToken: req.paymentToken,
-      });
+      // The saga's calls to Pricing, Inventory and Payment end with the caller's
+      // deadline (less a margin); its undo runs on regardless (PlaceOrder's `detach`).
+      const order = await withCallDeadline(deadlineOf(ctx), () =>
+        uc.place.execute({
+          requestId: req.requestId,
+          customerId: req.customerId,
+          currencyCode: req.currencyCode,
+          lines: req.lines.map(l => ({sku: l.sku, quantity: l.quantity})),
+          paymentToken: req.paymentToken,
+        }),
+      );
       annotateCall({[ORDER_ID_ATTRIBUTE]: order.id});
       return {order: orderToProto(order)};
     },
@@ -129,6 +134,11 @@ export function createOrderService(
       }
     },
   };
+}
+
+function deadlineOf(ctx: HandlerContext): number | undefined {
+  const left = ctx.timeoutMs();
+  return left === undefined ? undefined : Date.now() + left;
 }
 
 function scopeOf(ctx: HandlerContext): string | undefined {

@@ -151,6 +151,58 @@ describe('priceBasket()', () => {
     expect(q.expiresAt.getTime() - q.createdAt.getTime()).toBe(60_000);
   });
 
+  it('refuses a 22-digit total (10,000 × 999999999999999999.99) naming the line, not a quote field', () => {
+    const huge = new Map([
+      [
+        'H',
+        {
+          sku: 'H',
+          base: usd('999999999999999999.99'),
+          effective: usd('999999999999999999.99'),
+          appliedRuleIds: [],
+          updatedAt: at,
+        },
+      ],
+    ]);
+    const quote = () =>
+      priceBasket('q', 'USD', [{sku: 'H', quantity: 10_000}], huge, at, 1);
+    expect(quote).toThrow(
+      expect.objectContaining({
+        kind: 'invalid_argument',
+        details: {field: 'lines[0].quantity'},
+      }),
+    );
+    expect(quote).toThrow('18 integer digits');
+  });
+
+  it('refuses a basket whose lines fit but whose total does not', () => {
+    const big = new Map(
+      ['X', 'Y'].map(sku => [
+        sku,
+        {
+          sku,
+          base: usd('600000000000000000.00'),
+          effective: usd('600000000000000000.00'),
+          appliedRuleIds: [],
+          updatedAt: at,
+        },
+      ]),
+    );
+    expect(() =>
+      priceBasket(
+        'q',
+        'USD',
+        [
+          {sku: 'X', quantity: 1},
+          {sku: 'Y', quantity: 1},
+        ],
+        big,
+        at,
+        1,
+      ),
+    ).toThrow('lines: the basket total');
+  });
+
   it('names the first SKU without a price', () => {
     expect(() =>
       priceBasket(

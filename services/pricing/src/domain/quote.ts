@@ -58,8 +58,12 @@ export function priceBasket(
     seen.add(line.sku);
     const price = prices.get(line.sku);
     if (!price) throw new NoPriceError(line.sku, currencyCode);
-    const lineTotal = price.effective.times(line.quantity);
-    total = total.plus(lineTotal);
+    // A quote is an answer others charge from: every amount in it must fit Money's
+    // documented range, or the caller learns here which of its lines overflows.
+    const lineTotal = price.effective
+      .times(line.quantity)
+      .assertInRange(`lines[${i}].quantity`, 'line total');
+    total = total.plus(lineTotal).assertInRange('lines', 'basket total');
     return {
       sku: line.sku,
       quantity: line.quantity,

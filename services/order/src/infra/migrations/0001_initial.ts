@@ -5,6 +5,7 @@
  */
 import {Migration} from '@mikro-orm/migrations';
 import {OUTBOX_TABLE_SQL} from '../../../../common/outbox/outbox.js';
+import {Migration0002SagaRecovery} from './0002_saga_recovery.js';
 
 export class Migration0001Initial extends Migration {
   override up(): void {
@@ -51,4 +52,5 @@ export class Migration0001Initial extends Migration {
 
 export const ORDER_MIGRATIONS = [
   {name: '0001_initial', class: Migration0001Initial},
+  {name: '0002_saga_recovery', class: Migration0002SagaRecovery},
 ];
