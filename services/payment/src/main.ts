@@ -4,6 +4,7 @@
  */
 import {PaymentService} from '../../../gen/agora/payment/v1/payment_service_pb.js';
 import {readDeploymentEnv} from '../../common/auth/auth_config.js';
+import {openDatabase} from '../../common/db/database.js';
 import {openPersistence} from '../../common/process/persistence.js';
 import {runService} from '../../common/process/run_service.js';
 import {bindService} from '../../common/rpc/http_edge.js';
@@ -44,9 +45,21 @@ await runService('payment', async ctx => {
   );
 
   const {db, relay} = await openPersistence(ctx, 'payment', PAYMENT_MIGRATIONS);
+  // The sandbox stands for a remote provider, so it gets connections of its own: on the
+  // service's pool, refunds waiting on one payment's row lock can hold every connection
+  // while the lock holder waits for one to reach the "provider" (seen as a deadlock
+  // with 20 concurrent refunds).
+  const sandboxDb = await openDatabase({
+    url: ctx.config.databaseUrl,
+    schema: 'payment',
+    migrations: PAYMENT_MIGRATIONS,
+    poolSize: 4,
+    log,
+  });
+  onStop.push(() => sandboxDb.close());
   const provider = createSandboxPaymentProvider(
     deployment,
-    new PgSandboxKeyStore(db),
+    new PgSandboxKeyStore(sandboxDb),
   );
   log.info('payment provider', {provider: provider.name});
   const store = new PgPaymentStore(db, paymentEvent, () => relay.nudge());
