@@ -99,7 +99,8 @@ export class InMemoryPaymentStore implements PaymentStore {
     for (const {orderId, entry} of this.state.ledger) {
       if (filter.orderId && orderId !== filter.orderId) continue;
       const postings = entry.postings.filter(
-        p => !filter.currencyCode || p.amount.currencyCode === filter.currencyCode,
+        p =>
+          !filter.currencyCode || p.amount.currencyCode === filter.currencyCode,
       );
       if (postings.length > 0) transactionCount++;
       for (const p of postings) {
@@ -152,6 +153,10 @@ export class InMemoryPaymentStore implements PaymentStore {
 }
 
 class InMemoryTx implements PaymentTx {
+  private readonly written = new WeakMap<
+    Payment,
+    {events: number; entries: number}
+  >();
   constructor(
     private readonly draft: State,
     private readonly events: CommittedEvent[],
@@ -192,11 +197,17 @@ class InMemoryTx implements PaymentTx {
     this.queueEvents(payment);
   }
 
+  /** Writes what `payment` recorded since its last save here, as PgPaymentTx does. */
   private queueEvents(payment: Payment): void {
-    for (const entry of payment.ledgerEntries) {
+    const done = this.written.get(payment) ?? {events: 0, entries: 0};
+    this.written.set(payment, {
+      events: payment.events.length,
+      entries: payment.ledgerEntries.length,
+    });
+    for (const entry of payment.ledgerEntries.slice(done.entries)) {
       this.draft.ledger.push({orderId: payment.orderId, entry});
     }
-    for (const event of payment.events) {
+    for (const event of payment.events.slice(done.events)) {
       this.events.push({paymentId: payment.id, event, state: payment.state});
     }
   }

@@ -216,9 +216,11 @@ describe('PaymentService', () => {
       const tombstone = await client.voidPayment({paymentId: uuid(999)});
       expect(tombstone.payment?.state).toBe(State.VOIDED);
       expect(tombstone.payment?.amount).toBeUndefined();
-      expect(await codeOf(client.refundPayment({paymentId: uuid(999), refundId: uuid(998)}))).toBe(
-        Code.FailedPrecondition,
-      );
+      expect(
+        await codeOf(
+          client.refundPayment({paymentId: uuid(999), refundId: uuid(998)}),
+        ),
+      ).toBe(Code.FailedPrecondition);
       expect(await codeOf(client.getPayment({paymentId: uuid(997)}))).toBe(
         Code.NotFound,
       );

@@ -43,7 +43,8 @@ export class VoidPayment {
       }
       if (record instanceof VoidTombstone) return record;
       const payment = record;
-      if (this.pending.isOverdue(payment)) await this.pending.locked(tx, payment);
+      if (this.pending.isOverdue(payment))
+        await this.pending.locked(tx, payment);
       if (!payment.void(now)) return payment;
       const {reference} = await this.provider.void({
         idempotencyKey: voidKey(payment.id),

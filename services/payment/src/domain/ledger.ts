@@ -25,9 +25,7 @@ import {Money} from '../../../common/money/money.js';
 import {InternalInvariantError} from './errors.js';
 
 export type LedgerAccount =
-  | 'customer_funds'
-  | 'authorized_holds'
-  | 'merchant_revenue';
+  'customer_funds' | 'authorized_holds' | 'merchant_revenue';
 
 export const LEDGER_ACCOUNTS: readonly LedgerAccount[] = [
   'customer_funds',

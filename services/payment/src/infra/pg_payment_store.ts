@@ -16,7 +16,7 @@ import type {
   PaymentTx,
   ProviderReceipt,
 } from '../app/ports.js';
-import type {LedgerAccount} from '../domain/ledger.js';
+import type {LedgerAccount, LedgerEntry} from '../domain/ledger.js';
 import {
   Payment,
   VoidTombstone,
@@ -103,6 +103,12 @@ function numeric(money: Money): string {
 }
 
 class PgPaymentTx implements PaymentTx {
+  /** How much of each saved payment's events and ledger entries is written. */
+  private readonly written = new WeakMap<
+    Payment,
+    {events: number; entries: number}
+  >();
+
   constructor(
     private readonly sql: Sql,
     private readonly encode: PaymentEventEncoder,
@@ -149,8 +155,7 @@ class PgPaymentTx implements PaymentTx {
         p.updatedAt,
       ],
     );
-    await this.queueEvents(payment);
-    await writeLedger(this.sql, payment);
+    await this.writeNew(payment);
   }
 
   async claimRefund(paymentId: string, refund: Refund): Promise<boolean> {
@@ -197,15 +202,31 @@ class PgPaymentTx implements PaymentTx {
         [receipt.refundId, p.id, receipt.reference],
       );
     }
-    await this.queueEvents(payment);
-    await writeLedger(this.sql, payment);
+    await this.writeNew(payment);
   }
 
-  private async queueEvents(payment: Payment): Promise<void> {
+  /**
+   * Writes the events and ledger entries `payment` recorded since it was last saved in
+   * this transaction: a use case may save one object twice (VoidPayment saves what the
+   * resolver recorded, then the void), and each must be written once.
+   */
+  private async writeNew(payment: Payment): Promise<void> {
+    const done = this.written.get(payment) ?? {events: 0, entries: 0};
     await appendToOutbox(
       this.sql,
-      payment.events.map(event => this.encode(payment, event)),
+      payment.events
+        .slice(done.events)
+        .map(event => this.encode(payment, event)),
     );
+    await writeLedger(
+      this.sql,
+      payment.ledgerEntries.slice(done.entries),
+      payment,
+    );
+    this.written.set(payment, {
+      events: payment.events.length,
+      entries: payment.ledgerEntries.length,
+    });
   }
 }
 
@@ -213,8 +234,12 @@ class PgPaymentTx implements PaymentTx {
  * The payment's new ledger entries: one ledger_transaction and its postings per entry,
  * each in one statement. The balance trigger checks them at commit.
  */
-async function writeLedger(sql: Sql, payment: Payment): Promise<void> {
-  for (const entry of payment.ledgerEntries) {
+async function writeLedger(
+  sql: Sql,
+  entries: readonly LedgerEntry[],
+  payment: Payment,
+): Promise<void> {
+  for (const entry of entries) {
     await sql.execute(
       `with t as (
          insert into ledger_transaction (payment_id, order_id, kind, refund_id, created_at)

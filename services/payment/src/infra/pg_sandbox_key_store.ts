@@ -21,7 +21,10 @@ interface KeyRow {
 export class PgSandboxKeyStore implements SandboxKeyStore {
   constructor(private readonly sql: Sql) {}
 
-  async remember(key: string, entry: SandboxKeyEntry): Promise<SandboxKeyEntry> {
+  async remember(
+    key: string,
+    entry: SandboxKeyEntry,
+  ): Promise<SandboxKeyEntry> {
     // The insert takes the key or, on conflict, waits for the first holder to commit and
     // inserts nothing; the read that follows is a new statement, so it sees that row
     // (a read inside the insert's statement would not: its snapshot is older).
@@ -33,7 +36,8 @@ export class PgSandboxKeyStore implements SandboxKeyStore {
     );
     if (inserted > 0) return entry;
     const stored = await this.recall(key);
-    if (!stored) throw new Error(`sandbox key ${key} vanished after a conflict`);
+    if (!stored)
+      throw new Error(`sandbox key ${key} vanished after a conflict`);
     return stored;
   }
 

@@ -105,7 +105,10 @@ export interface SandboxKeyStore {
 export class InMemorySandboxKeyStore implements SandboxKeyStore {
   private readonly keys = new Map<string, SandboxKeyEntry>();
 
-  async remember(key: string, entry: SandboxKeyEntry): Promise<SandboxKeyEntry> {
+  async remember(
+    key: string,
+    entry: SandboxKeyEntry,
+  ): Promise<SandboxKeyEntry> {
     const seen = this.keys.get(key);
     if (seen) return seen;
     this.keys.set(key, entry);
