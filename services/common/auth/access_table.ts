@@ -44,6 +44,9 @@ export const ACCESS_TABLE: Readonly<Record<string, Access>> = {
   'agora.payment.v1.PaymentService/RefundPayment': 'saga',
   'agora.payment.v1.PaymentService/GetPayment': 'saga',
   'agora.payment.v1.PaymentService/ListPayments': 'saga',
+  // Reconciliation reads it: admins, and the Order service comparing paid orders with
+  // captures net of refunds.
+  'agora.payment.v1.PaymentService/GetLedgerBalances': 'saga',
 
   'agora.inventory.v1.InventoryService/ReserveStock': 'saga',
   'agora.inventory.v1.InventoryService/CommitReservation': 'saga',

@@ -4,6 +4,7 @@
  */
 import {PaymentService} from '../../../gen/agora/payment/v1/payment_service_pb.js';
 import {readDeploymentEnv} from '../../common/auth/auth_config.js';
+import {openDatabase} from '../../common/db/database.js';
 import {openPersistence} from '../../common/process/persistence.js';
 import {runService} from '../../common/process/run_service.js';
 import {bindService} from '../../common/rpc/http_edge.js';
@@ -11,32 +12,90 @@ import {AuthorizePayment} from './app/authorize_payment.js';
 import {CapturePayment} from './app/capture_payment.js';
 import {ReadPayments} from './app/read_payments.js';
 import {RefundPayment} from './app/refund_payment.js';
+import {ResolvePendingPayments} from './app/resolve_pending_payments.js';
 import {VoidPayment} from './app/void_payment.js';
 import {PAYMENT_MIGRATIONS} from './infra/migrations/0001_initial.js';
 import {PgPaymentStore} from './infra/pg_payment_store.js';
+import {PgSandboxKeyStore} from './infra/pg_sandbox_key_store.js';
 import {createSandboxPaymentProvider} from './infra/sandbox_payment_provider.js';
 import {paymentEvent} from './rpc/mapper.js';
 import {createPaymentService} from './rpc/payment_service.js';
 
 await runService('payment', async ctx => {
-  const {env, log} = ctx;
+  const {env, log, onStop} = ctx;
   // The only provider so far; a real one would be another value here. Chosen before
   // anything is opened: the sandbox refuses AGORA_ENV=production, and then Payment
   // stops at once.
   env.oneOf('AGORA_PAYMENT_PROVIDER', 'sandbox', ['sandbox']);
-  const provider = createSandboxPaymentProvider(readDeploymentEnv(env));
-  log.info('payment provider', {provider: provider.name});
+  const deployment = readDeploymentEnv(env);
+  // How long a payment may stay PENDING before the provider is asked what became of
+  // it: past the longest an authorization takes here (a provider call and two short
+  // transactions), so no request of ours still waits on that provider call.
+  const pendingCutoffMs = env.int(
+    'AGORA_PAYMENT_PENDING_CUTOFF_MS',
+    30_000,
+    100,
+    3_600_000,
+  );
+  const resolveEveryMs = env.int(
+    'AGORA_PAYMENT_RESOLVE_EVERY_MS',
+    5_000,
+    50,
+    600_000,
+  );
 
   const {db, relay} = await openPersistence(ctx, 'payment', PAYMENT_MIGRATIONS);
+  // The sandbox stands for a remote provider, so it gets connections of its own: on the
+  // service's pool, refunds waiting on one payment's row lock can hold every connection
+  // while the lock holder waits for one to reach the "provider" (seen as a deadlock
+  // with 20 concurrent refunds).
+  const sandboxDb = await openDatabase({
+    url: ctx.config.databaseUrl,
+    schema: 'payment',
+    migrations: PAYMENT_MIGRATIONS,
+    poolSize: 4,
+    log,
+  });
+  onStop.push(() => sandboxDb.close());
+  const provider = createSandboxPaymentProvider(
+    deployment,
+    new PgSandboxKeyStore(sandboxDb),
+  );
+  log.info('payment provider', {provider: provider.name});
   const store = new PgPaymentStore(db, paymentEvent, () => relay.nudge());
 
   const clock = {now: () => new Date()};
+  const pending = new ResolvePendingPayments(
+    store,
+    provider,
+    clock,
+    pendingCutoffMs,
+  );
+  let resolving = false;
+  const resolver = setInterval(() => {
+    // Passes never overlap: a slow one makes the next tick a no-op.
+    if (resolving) return;
+    resolving = true;
+    pending
+      .pass()
+      .then(n => {
+        if (n > 0) log.info('resolved pending payments', {count: n});
+      })
+      .catch(err =>
+        log.warn('pending payment resolution failed', {reason: String(err)}),
+      )
+      .finally(() => {
+        resolving = false;
+      });
+  }, resolveEveryMs);
+  onStop.push(() => clearInterval(resolver));
+
   const service = createPaymentService({
     authorize: new AuthorizePayment(store, provider, clock),
     capture: new CapturePayment(store, provider, clock),
-    void: new VoidPayment(store, provider, clock),
+    void: new VoidPayment(store, provider, clock, pending),
     refund: new RefundPayment(store, provider, clock),
-    read: new ReadPayments(store),
+    read: new ReadPayments(store, pending),
   });
   return {bindings: [bindService(PaymentService, service)]};
 });

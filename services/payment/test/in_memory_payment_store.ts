@@ -4,20 +4,28 @@
  * for one payment), a transaction that throws leaves nothing behind, every read returns
  * a fresh object, and events are only "published" once their transaction committed.
  */
+import {Money} from '../../common/money/money.js';
 import type {
+  LedgerBalances,
+  LedgerFilter,
   PaymentStore,
   PaymentTx,
   ProviderReceipt,
 } from '../src/app/ports.js';
+import type {LedgerAccount, LedgerEntry} from '../src/domain/ledger.js';
 import {
   Payment,
+  VoidTombstone,
   type PaymentEvent,
   type PaymentProps,
+  type PaymentRecord,
   type Refund,
 } from '../src/domain/payment.js';
 
 interface State {
   payments: Map<string, PaymentProps>;
+  tombstones: Map<string, Date>;
+  ledger: Array<{orderId: string; entry: LedgerEntry}>;
   /** refund id → payment id */
   refundOwners: Map<string, string>;
   receipts: ProviderReceipt[];
@@ -33,6 +41,8 @@ export interface CommittedEvent {
 function copy(state: State): State {
   return {
     payments: new Map(state.payments),
+    tombstones: new Map(state.tombstones),
+    ledger: [...state.ledger],
     refundOwners: new Map(state.refundOwners),
     receipts: [...state.receipts],
   };
@@ -41,6 +51,8 @@ function copy(state: State): State {
 export class InMemoryPaymentStore implements PaymentStore {
   private state: State = {
     payments: new Map(),
+    tombstones: new Map(),
+    ledger: [],
     refundOwners: new Map(),
     receipts: [],
   };
@@ -50,8 +62,8 @@ export class InMemoryPaymentStore implements PaymentStore {
   /** How many transactions ran (committed or not). */
   transactions = 0;
 
-  async insert(payment: Payment): Promise<boolean> {
-    return this.tx(tx => (tx as InMemoryTx).insert(payment));
+  async insertPending(payment: Payment): Promise<boolean> {
+    return this.tx(tx => (tx as unknown as InMemoryTx).insert(payment));
   }
 
   async tx<T>(work: (tx: PaymentTx) => Promise<T>): Promise<T> {
@@ -69,9 +81,41 @@ export class InMemoryPaymentStore implements PaymentStore {
     return next;
   }
 
-  async find(paymentId: string): Promise<Payment | undefined> {
-    const props = this.state.payments.get(paymentId);
-    return props && Payment.restore(props);
+  async find(paymentId: string): Promise<PaymentRecord | undefined> {
+    return recordOf(this.state, paymentId);
+  }
+
+  async pendingBefore(before: Date, limit: number): Promise<string[]> {
+    return [...this.state.payments.values()]
+      .filter(p => p.state === 'pending' && p.createdAt < before)
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())
+      .slice(0, limit)
+      .map(p => p.id);
+  }
+
+  async ledgerBalances(filter: LedgerFilter): Promise<LedgerBalances> {
+    const sums = new Map<string, {account: LedgerAccount; balance: Money}>();
+    let transactionCount = 0;
+    for (const {orderId, entry} of this.state.ledger) {
+      if (filter.orderId && orderId !== filter.orderId) continue;
+      const postings = entry.postings.filter(
+        p =>
+          !filter.currencyCode || p.amount.currencyCode === filter.currencyCode,
+      );
+      if (postings.length > 0) transactionCount++;
+      for (const p of postings) {
+        const key = `${p.amount.currencyCode} ${p.account}`;
+        const sum = sums.get(key);
+        sums.set(key, {
+          account: p.account,
+          balance: sum ? sum.balance.plus(p.amount) : p.amount,
+        });
+      }
+    }
+    const balances = [...sums.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([, v]) => v);
+    return {balances, transactionCount};
   }
 
   async listByOrder(orderId: string): Promise<Payment[]> {
@@ -85,6 +129,20 @@ export class InMemoryPaymentStore implements PaymentStore {
     return this.state.receipts;
   }
 
+  /** The committed payment under `paymentId`; fails the test on a tombstone. */
+  async payment(paymentId: string): Promise<Payment | undefined> {
+    const found = await this.find(paymentId);
+    if (found instanceof VoidTombstone) {
+      throw new Error(`payment ${paymentId} is a tombstone`);
+    }
+    return found;
+  }
+
+  /** Committed ledger entries, oldest first. */
+  get ledger(): ReadonlyArray<{orderId: string; entry: LedgerEntry}> {
+    return this.state.ledger;
+  }
+
   /** Stores a payment as if it had been committed earlier (test setup). */
   seed(payment: Payment): void {
     this.state.payments.set(payment.id, payment.snapshot());
@@ -95,6 +153,10 @@ export class InMemoryPaymentStore implements PaymentStore {
 }
 
 class InMemoryTx implements PaymentTx {
+  private readonly written = new WeakMap<
+    Payment,
+    {events: number; entries: number}
+  >();
   constructor(
     private readonly draft: State,
     private readonly events: CommittedEvent[],
@@ -107,9 +169,20 @@ class InMemoryTx implements PaymentTx {
     return true;
   }
 
-  async lock(paymentId: string): Promise<Payment | undefined> {
-    const props = this.draft.payments.get(paymentId);
-    return props && Payment.restore(props);
+  async lock(paymentId: string): Promise<PaymentRecord | undefined> {
+    return recordOf(this.draft, paymentId);
+  }
+
+  async insertTombstone(tombstone: VoidTombstone): Promise<boolean> {
+    if (recordOf(this.draft, tombstone.id)) return false;
+    this.draft.tombstones.set(tombstone.id, tombstone.createdAt);
+    return true;
+  }
+
+  async replaceTombstone(payment: Payment): Promise<void> {
+    this.draft.tombstones.delete(payment.id);
+    this.draft.payments.set(payment.id, payment.snapshot());
+    this.queueEvents(payment);
   }
 
   async claimRefund(paymentId: string, refund: Refund): Promise<boolean> {
@@ -124,9 +197,25 @@ class InMemoryTx implements PaymentTx {
     this.queueEvents(payment);
   }
 
+  /** Writes what `payment` recorded since its last save here, as PgPaymentTx does. */
   private queueEvents(payment: Payment): void {
-    for (const event of payment.events) {
+    const done = this.written.get(payment) ?? {events: 0, entries: 0};
+    this.written.set(payment, {
+      events: payment.events.length,
+      entries: payment.ledgerEntries.length,
+    });
+    for (const entry of payment.ledgerEntries.slice(done.entries)) {
+      this.draft.ledger.push({orderId: payment.orderId, entry});
+    }
+    for (const event of payment.events.slice(done.events)) {
       this.events.push({paymentId: payment.id, event, state: payment.state});
     }
   }
+}
+
+function recordOf(state: State, paymentId: string): PaymentRecord | undefined {
+  const tombstone = state.tombstones.get(paymentId);
+  if (tombstone) return new VoidTombstone(paymentId, tombstone);
+  const props = state.payments.get(paymentId);
+  return props && Payment.restore(props);
 }

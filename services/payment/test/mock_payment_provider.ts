@@ -23,6 +23,7 @@ export function mockPaymentProvider(options: {delayMs?: number} = {}) {
     capture: jest.fn<PaymentProvider['capture']>(() => answer('capture')),
     void: jest.fn<PaymentProvider['void']>(() => answer('void')),
     refund: jest.fn<PaymentProvider['refund']>(() => answer('refund')),
+    lookup: jest.fn<PaymentProvider['lookup']>(async () => undefined),
   } satisfies PaymentProvider;
 }
 

@@ -19,6 +19,7 @@ import {AuthorizePayment} from '../src/app/authorize_payment.js';
 import {CapturePayment} from '../src/app/capture_payment.js';
 import {ReadPayments} from '../src/app/read_payments.js';
 import {RefundPayment} from '../src/app/refund_payment.js';
+import {ResolvePendingPayments} from '../src/app/resolve_pending_payments.js';
 import {VoidPayment} from '../src/app/void_payment.js';
 import {SandboxPaymentProvider} from '../src/infra/sandbox_payment_provider.js';
 import {paymentEvent} from '../src/rpc/mapper.js';
@@ -41,12 +42,13 @@ describe('PaymentService', () => {
     store = new InMemoryPaymentStore();
     const provider = new SandboxPaymentProvider();
     const clock = {now: () => new Date()};
+    const pending = new ResolvePendingPayments(store, provider, clock, 30_000);
     const service = createPaymentService({
       authorize: new AuthorizePayment(store, provider, clock),
       capture: new CapturePayment(store, provider, clock),
-      void: new VoidPayment(store, provider, clock),
+      void: new VoidPayment(store, provider, clock, pending),
       refund: new RefundPayment(store, provider, clock),
-      read: new ReadPayments(store),
+      read: new ReadPayments(store, pending),
     });
     client = createClient(
       PaymentService,
@@ -119,14 +121,15 @@ describe('PaymentService', () => {
       );
     });
 
-    it('rejects with UNAVAILABLE and stores nothing when the provider is down', async () => {
+    it('rejects with UNAVAILABLE and leaves the payment PENDING when the provider is down', async () => {
       const id = uuid(++next);
       expect(
         await codeOf(authorize('10.00', 'tok_provider_unavailable', id)),
       ).toBe(Code.Unavailable);
-      expect(await codeOf(client.getPayment({paymentId: id}))).toBe(
-        Code.NotFound,
-      );
+      // Written before the provider was asked; the outcome is unknown to Payment.
+      const {payment} = await client.getPayment({paymentId: id});
+      expect(payment?.state).toBe(State.PENDING);
+      expect(payment?.capturedAmount?.amount).toBe('0.00');
     });
   });
 
@@ -203,14 +206,22 @@ describe('PaymentService', () => {
       expect(payments.map(p => p.paymentId)).toContain(id);
     });
 
-    it('voids an authorization, and answers NOT_FOUND for an unknown payment', async () => {
+    it('voids an authorization, and records a VOIDED tombstone for an unknown payment', async () => {
       const id = (await authorize('10.00')).payment!.paymentId;
       const {payment} = await client.voidPayment({paymentId: id});
       expect(payment?.state).toBe(State.VOIDED);
       expect(await codeOf(client.capturePayment({paymentId: id}))).toBe(
         Code.FailedPrecondition,
       );
-      expect(await codeOf(client.voidPayment({paymentId: uuid(999)}))).toBe(
+      const tombstone = await client.voidPayment({paymentId: uuid(999)});
+      expect(tombstone.payment?.state).toBe(State.VOIDED);
+      expect(tombstone.payment?.amount).toBeUndefined();
+      expect(
+        await codeOf(
+          client.refundPayment({paymentId: uuid(999), refundId: uuid(998)}),
+        ),
+      ).toBe(Code.FailedPrecondition);
+      expect(await codeOf(client.getPayment({paymentId: uuid(997)}))).toBe(
         Code.NotFound,
       );
     });

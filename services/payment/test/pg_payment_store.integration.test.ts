@@ -18,6 +18,7 @@ import {AuthorizePayment} from '../src/app/authorize_payment.js';
 import {CapturePayment} from '../src/app/capture_payment.js';
 import {RefundPayment} from '../src/app/refund_payment.js';
 import {PAYMENT_MIGRATIONS} from '../src/infra/migrations/0001_initial.js';
+import type {Payment} from '../src/domain/payment.js';
 import {PgPaymentStore} from '../src/infra/pg_payment_store.js';
 import {paymentEvent} from '../src/rpc/mapper.js';
 import {
@@ -49,6 +50,10 @@ describe('PgPaymentStore', () => {
   const clock = {now: () => new Date()};
   const id = () =>
     `11111111-2222-4333-8444-${String(process.pid % 1000).padStart(3, '0')}${String(++n).padStart(9, '0')}`;
+
+  /** The stored payment (never a tombstone in these tests). */
+  const found = async (paymentId: string) =>
+    (await store.find(paymentId)) as Payment | undefined;
 
   afterAll(async () => {
     await db.close();
@@ -91,7 +96,7 @@ describe('PgPaymentStore', () => {
       reason: 'r',
     });
 
-    const p = (await store.find(paymentId))!;
+    const p = (await found(paymentId))!;
     expect(p.amount.toString()).toBe('123456789012345678.99');
     expect(p.capturedAmount.toString()).toBe('123456789012345678.98');
     expect(p.refunds[0].amount.toString()).toBe('0.01');
@@ -123,7 +128,7 @@ describe('PgPaymentStore', () => {
       new CapturePayment(store, provider, clock).execute({paymentId}),
     ).rejects.toThrow(UnavailableError);
 
-    expect((await store.find(paymentId))?.state).toBe('authorized');
+    expect((await found(paymentId))?.state).toBe('authorized');
     expect(await outbox()).toEqual([]);
   });
 
@@ -164,7 +169,7 @@ describe('PgPaymentStore', () => {
 
       expect(results.filter(r => r.status === 'fulfilled')).toHaveLength(2);
       expect(provider.refund).toHaveBeenCalledTimes(2);
-      const p = (await store.find(paymentId))!;
+      const p = (await found(paymentId))!;
       expect(p.refundedAmount.toString()).toBe('5.00');
       expect(p.refunds).toHaveLength(2);
     });

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file agora/payment/v1/payment.proto.
  */
 export const file_agora_payment_v1_payment: GenFile = /*@__PURE__*/
-  fileDesc("Ch5hZ29yYS9wYXltZW50L3YxL3BheW1lbnQucHJvdG8SEGFnb3JhLnBheW1lbnQudjEiggEKBlJlZnVuZBIRCglyZWZ1bmRfaWQYASABKAkSJAoGYW1vdW50GAIgASgLMhQuYWdvcmEudHlwZS52MS5Nb25leRIOCgZyZWFzb24YAyABKAkSLwoLY3JlYXRlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIrMDCgdQYXltZW50EhIKCnBheW1lbnRfaWQYASABKAkSEAoIb3JkZXJfaWQYAiABKAkSLQoFc3RhdGUYAyABKA4yHi5hZ29yYS5wYXltZW50LnYxLlBheW1lbnRTdGF0ZRIkCgZhbW91bnQYBCABKAsyFC5hZ29yYS50eXBlLnYxLk1vbmV5Ei0KD2NhcHR1cmVkX2Ftb3VudBgFIAEoCzIULmFnb3JhLnR5cGUudjEuTW9uZXkSLQoPcmVmdW5kZWRfYW1vdW50GAYgASgLMhQuYWdvcmEudHlwZS52MS5Nb25leRIUCgxkZWNsaW5lX2NvZGUYByABKAkSEAoIcHJvdmlkZXIYCCABKAkSGgoScHJvdmlkZXJfcmVmZXJlbmNlGAkgASgJEikKB3JlZnVuZHMYCiADKAsyGC5hZ29yYS5wYXltZW50LnYxLlJlZnVuZBIvCgtjcmVhdGVfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKt8BCgxQYXltZW50U3RhdGUSHQoZUEFZTUVOVF9TVEFURV9VTlNQRUNJRklFRBAAEhwKGFBBWU1FTlRfU1RBVEVfQVVUSE9SSVpFRBABEhoKFlBBWU1FTlRfU1RBVEVfREVDTElORUQQAhIaChZQQVlNRU5UX1NUQVRFX0NBUFRVUkVEEAMSGAoUUEFZTUVOVF9TVEFURV9WT0lERUQQBBIkCiBQQVlNRU5UX1NUQVRFX1BBUlRJQUxMWV9SRUZVTkRFRBAFEhoKFlBBWU1FTlRfU1RBVEVfUkVGVU5ERUQQBmIGcHJvdG8z", [file_agora_type_v1_money, file_google_protobuf_timestamp]);
+  fileDesc("Ch5hZ29yYS9wYXltZW50L3YxL3BheW1lbnQucHJvdG8SEGFnb3JhLnBheW1lbnQudjEiggEKBlJlZnVuZBIRCglyZWZ1bmRfaWQYASABKAkSJAoGYW1vdW50GAIgASgLMhQuYWdvcmEudHlwZS52MS5Nb25leRIOCgZyZWFzb24YAyABKAkSLwoLY3JlYXRlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIrMDCgdQYXltZW50EhIKCnBheW1lbnRfaWQYASABKAkSEAoIb3JkZXJfaWQYAiABKAkSLQoFc3RhdGUYAyABKA4yHi5hZ29yYS5wYXltZW50LnYxLlBheW1lbnRTdGF0ZRIkCgZhbW91bnQYBCABKAsyFC5hZ29yYS50eXBlLnYxLk1vbmV5Ei0KD2NhcHR1cmVkX2Ftb3VudBgFIAEoCzIULmFnb3JhLnR5cGUudjEuTW9uZXkSLQoPcmVmdW5kZWRfYW1vdW50GAYgASgLMhQuYWdvcmEudHlwZS52MS5Nb25leRIUCgxkZWNsaW5lX2NvZGUYByABKAkSEAoIcHJvdmlkZXIYCCABKAkSGgoScHJvdmlkZXJfcmVmZXJlbmNlGAkgASgJEikKB3JlZnVuZHMYCiADKAsyGC5hZ29yYS5wYXltZW50LnYxLlJlZnVuZBIvCgtjcmVhdGVfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImgKDUxlZGdlckJhbGFuY2USMAoHYWNjb3VudBgBIAEoDjIfLmFnb3JhLnBheW1lbnQudjEuTGVkZ2VyQWNjb3VudBIlCgdiYWxhbmNlGAIgASgLMhQuYWdvcmEudHlwZS52MS5Nb25leSr6AQoMUGF5bWVudFN0YXRlEh0KGVBBWU1FTlRfU1RBVEVfVU5TUEVDSUZJRUQQABIcChhQQVlNRU5UX1NUQVRFX0FVVEhPUklaRUQQARIaChZQQVlNRU5UX1NUQVRFX0RFQ0xJTkVEEAISGgoWUEFZTUVOVF9TVEFURV9DQVBUVVJFRBADEhgKFFBBWU1FTlRfU1RBVEVfVk9JREVEEAQSJAogUEFZTUVOVF9TVEFURV9QQVJUSUFMTFlfUkVGVU5ERUQQBRIaChZQQVlNRU5UX1NUQVRFX1JFRlVOREVEEAYSGQoVUEFZTUVOVF9TVEFURV9QRU5ESU5HEAcqnAEKDUxlZGdlckFjY291bnQSHgoaTEVER0VSX0FDQ09VTlRfVU5TUEVDSUZJRUQQABIhCh1MRURHRVJfQUNDT1VOVF9DVVNUT01FUl9GVU5EUxABEiMKH0xFREdFUl9BQ0NPVU5UX0FVVEhPUklaRURfSE9MRFMQAhIjCh9MRURHRVJfQUNDT1VOVF9NRVJDSEFOVF9SRVZFTlVFEANiBnByb3RvMw", [file_agora_type_v1_money, file_google_protobuf_timestamp]);
 
 /**
  * Refund is money paid back on a captured payment.
@@ -86,7 +86,8 @@ export type Payment = Message<"agora.payment.v1.Payment"> & {
   state: PaymentState;
 
   /**
-   * amount is the authorized amount.
+   * amount is the authorized amount. Unset only on a void tombstone: a payment id voided
+   * before any authorization reached Payment (state VOIDED, no order, nothing held).
    *
    * @generated from field: agora.type.v1.Money amount = 4;
    */
@@ -158,6 +159,34 @@ export const PaymentSchema: GenMessage<Payment> = /*@__PURE__*/
   messageDesc(file_agora_payment_v1_payment, 1);
 
 /**
+ * LedgerBalance is the balance of one account in one currency.
+ *
+ * @generated from message agora.payment.v1.LedgerBalance
+ */
+export type LedgerBalance = Message<"agora.payment.v1.LedgerBalance"> & {
+  /**
+   * account is the ledger account.
+   *
+   * @generated from field: agora.payment.v1.LedgerAccount account = 1;
+   */
+  account: LedgerAccount;
+
+  /**
+   * balance is the sum of the account's postings in its currency (may be negative).
+   *
+   * @generated from field: agora.type.v1.Money balance = 2;
+   */
+  balance?: Money | undefined;
+};
+
+/**
+ * Describes the message agora.payment.v1.LedgerBalance.
+ * Use `create(LedgerBalanceSchema)` to create a new message.
+ */
+export const LedgerBalanceSchema: GenMessage<LedgerBalance> = /*@__PURE__*/
+  messageDesc(file_agora_payment_v1_payment, 2);
+
+/**
  * PaymentState is where a payment is in its life.
  *
  * @generated from enum agora.payment.v1.PaymentState
@@ -211,6 +240,17 @@ export enum PaymentState {
    * @generated from enum value: PAYMENT_STATE_REFUNDED = 6;
    */
   REFUNDED = 6,
+
+  /**
+   * PAYMENT_STATE_PENDING means Payment asked the provider and does not know the answer
+   * yet (the call is in flight, or its answer was lost). It becomes AUTHORIZED, CAPTURED
+   * or DECLINED once Payment learns the outcome: from the call itself, or, past the
+   * pending cut-off, by asking the provider by the payment's idempotency key. Nothing
+   * can be decided about the money while a payment is PENDING: retry later.
+   *
+   * @generated from enum value: PAYMENT_STATE_PENDING = 7;
+   */
+  PENDING = 7,
 }
 
 /**
@@ -218,4 +258,48 @@ export enum PaymentState {
  */
 export const PaymentStateSchema: GenEnum<PaymentState> = /*@__PURE__*/
   enumDesc(file_agora_payment_v1_payment, 0);
+
+/**
+ * LedgerAccount is an account of Payment's double-entry ledger. Every posting moves money
+ * between two of them, and the postings of one ledger transaction sum to zero per
+ * currency. Balances are signed: money that went into an account is positive.
+ *
+ * @generated from enum agora.payment.v1.LedgerAccount
+ */
+export enum LedgerAccount {
+  /**
+   * LEDGER_ACCOUNT_UNSPECIFIED is never used by the server.
+   *
+   * @generated from enum value: LEDGER_ACCOUNT_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * LEDGER_ACCOUNT_CUSTOMER_FUNDS is the customers' payment methods: it goes negative by
+   * what is held or charged, and back up on a void, a released remainder or a refund.
+   *
+   * @generated from enum value: LEDGER_ACCOUNT_CUSTOMER_FUNDS = 1;
+   */
+  CUSTOMER_FUNDS = 1,
+
+  /**
+   * LEDGER_ACCOUNT_AUTHORIZED_HOLDS is what is authorized and neither captured nor voided.
+   *
+   * @generated from enum value: LEDGER_ACCOUNT_AUTHORIZED_HOLDS = 2;
+   */
+  AUTHORIZED_HOLDS = 2,
+
+  /**
+   * LEDGER_ACCOUNT_MERCHANT_REVENUE is what was captured net of refunds.
+   *
+   * @generated from enum value: LEDGER_ACCOUNT_MERCHANT_REVENUE = 3;
+   */
+  MERCHANT_REVENUE = 3,
+}
+
+/**
+ * Describes the enum agora.payment.v1.LedgerAccount.
+ */
+export const LedgerAccountSchema: GenEnum<LedgerAccount> = /*@__PURE__*/
+  enumDesc(file_agora_payment_v1_payment, 1);
 

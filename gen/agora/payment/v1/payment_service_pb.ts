@@ -4,7 +4,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Payment, Refund } from "./payment_pb.js";
+import type { LedgerBalance, Payment, Refund } from "./payment_pb.js";
 import { file_agora_payment_v1_payment } from "./payment_pb.js";
 import type { Money } from "../../type/v1/money_pb.js";
 import { file_agora_type_v1_money } from "../../type/v1/money_pb.js";
@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file agora/payment/v1/payment_service.proto.
  */
 export const file_agora_payment_v1_payment_service: GenFile = /*@__PURE__*/
-  fileDesc("CiZhZ29yYS9wYXltZW50L3YxL3BheW1lbnRfc2VydmljZS5wcm90bxIQYWdvcmEucGF5bWVudC52MSK2AQoXQXV0aG9yaXplUGF5bWVudFJlcXVlc3QSHAoKcGF5bWVudF9pZBgBIAEoCUIIukgFcgOwAQESGwoIb3JkZXJfaWQYAiABKAlCCbpIBnIEEAEYQBIsCgZhbW91bnQYAyABKAsyFC5hZ29yYS50eXBlLnYxLk1vbmV5Qga6SAPIAQESIQoNcGF5bWVudF90b2tlbhgEIAEoCUIKukgHcgUQARjIARIPCgdjYXB0dXJlGAUgASgIIkYKGEF1dGhvcml6ZVBheW1lbnRSZXNwb25zZRIqCgdwYXltZW50GAEgASgLMhkuYWdvcmEucGF5bWVudC52MS5QYXltZW50IlsKFUNhcHR1cmVQYXltZW50UmVxdWVzdBIcCgpwYXltZW50X2lkGAEgASgJQgi6SAVyA7ABARIkCgZhbW91bnQYAiABKAsyFC5hZ29yYS50eXBlLnYxLk1vbmV5IkQKFkNhcHR1cmVQYXltZW50UmVzcG9uc2USKgoHcGF5bWVudBgBIAEoCzIZLmFnb3JhLnBheW1lbnQudjEuUGF5bWVudCIyChJWb2lkUGF5bWVudFJlcXVlc3QSHAoKcGF5bWVudF9pZBgBIAEoCUIIukgFcgOwAQEiQQoTVm9pZFBheW1lbnRSZXNwb25zZRIqCgdwYXltZW50GAEgASgLMhkuYWdvcmEucGF5bWVudC52MS5QYXltZW50IpEBChRSZWZ1bmRQYXltZW50UmVxdWVzdBIcCgpwYXltZW50X2lkGAEgASgJQgi6SAVyA7ABARIbCglyZWZ1bmRfaWQYAiABKAlCCLpIBXIDsAEBEiQKBmFtb3VudBgDIAEoCzIULmFnb3JhLnR5cGUudjEuTW9uZXkSGAoGcmVhc29uGAQgASgJQgi6SAVyAxj0AyJtChVSZWZ1bmRQYXltZW50UmVzcG9uc2USKgoHcGF5bWVudBgBIAEoCzIZLmFnb3JhLnBheW1lbnQudjEuUGF5bWVudBIoCgZyZWZ1bmQYAiABKAsyGC5hZ29yYS5wYXltZW50LnYxLlJlZnVuZCIxChFHZXRQYXltZW50UmVxdWVzdBIcCgpwYXltZW50X2lkGAEgASgJQgi6SAVyA7ABASJAChJHZXRQYXltZW50UmVzcG9uc2USKgoHcGF5bWVudBgBIAEoCzIZLmFnb3JhLnBheW1lbnQudjEuUGF5bWVudCIyChNMaXN0UGF5bWVudHNSZXF1ZXN0EhsKCG9yZGVyX2lkGAEgASgJQgm6SAZyBBABGEAiQwoUTGlzdFBheW1lbnRzUmVzcG9uc2USKwoIcGF5bWVudHMYASADKAsyGS5hZ29yYS5wYXltZW50LnYxLlBheW1lbnQy1gQKDlBheW1lbnRTZXJ2aWNlEmkKEEF1dGhvcml6ZVBheW1lbnQSKS5hZ29yYS5wYXltZW50LnYxLkF1dGhvcml6ZVBheW1lbnRSZXF1ZXN0GiouYWdvcmEucGF5bWVudC52MS5BdXRob3JpemVQYXltZW50UmVzcG9uc2USYwoOQ2FwdHVyZVBheW1lbnQSJy5hZ29yYS5wYXltZW50LnYxLkNhcHR1cmVQYXltZW50UmVxdWVzdBooLmFnb3JhLnBheW1lbnQudjEuQ2FwdHVyZVBheW1lbnRSZXNwb25zZRJaCgtWb2lkUGF5bWVudBIkLmFnb3JhLnBheW1lbnQudjEuVm9pZFBheW1lbnRSZXF1ZXN0GiUuYWdvcmEucGF5bWVudC52MS5Wb2lkUGF5bWVudFJlc3BvbnNlEmAKDVJlZnVuZFBheW1lbnQSJi5hZ29yYS5wYXltZW50LnYxLlJlZnVuZFBheW1lbnRSZXF1ZXN0GicuYWdvcmEucGF5bWVudC52MS5SZWZ1bmRQYXltZW50UmVzcG9uc2USVwoKR2V0UGF5bWVudBIjLmFnb3JhLnBheW1lbnQudjEuR2V0UGF5bWVudFJlcXVlc3QaJC5hZ29yYS5wYXltZW50LnYxLkdldFBheW1lbnRSZXNwb25zZRJdCgxMaXN0UGF5bWVudHMSJS5hZ29yYS5wYXltZW50LnYxLkxpc3RQYXltZW50c1JlcXVlc3QaJi5hZ29yYS5wYXltZW50LnYxLkxpc3RQYXltZW50c1Jlc3BvbnNlYgZwcm90bzM", [file_agora_payment_v1_payment, file_agora_type_v1_money, file_buf_validate_validate]);
+  fileDesc("CiZhZ29yYS9wYXltZW50L3YxL3BheW1lbnRfc2VydmljZS5wcm90bxIQYWdvcmEucGF5bWVudC52MSK2AQoXQXV0aG9yaXplUGF5bWVudFJlcXVlc3QSHAoKcGF5bWVudF9pZBgBIAEoCUIIukgFcgOwAQESGwoIb3JkZXJfaWQYAiABKAlCCbpIBnIEEAEYQBIsCgZhbW91bnQYAyABKAsyFC5hZ29yYS50eXBlLnYxLk1vbmV5Qga6SAPIAQESIQoNcGF5bWVudF90b2tlbhgEIAEoCUIKukgHcgUQARjIARIPCgdjYXB0dXJlGAUgASgIIkYKGEF1dGhvcml6ZVBheW1lbnRSZXNwb25zZRIqCgdwYXltZW50GAEgASgLMhkuYWdvcmEucGF5bWVudC52MS5QYXltZW50IlsKFUNhcHR1cmVQYXltZW50UmVxdWVzdBIcCgpwYXltZW50X2lkGAEgASgJQgi6SAVyA7ABARIkCgZhbW91bnQYAiABKAsyFC5hZ29yYS50eXBlLnYxLk1vbmV5IkQKFkNhcHR1cmVQYXltZW50UmVzcG9uc2USKgoHcGF5bWVudBgBIAEoCzIZLmFnb3JhLnBheW1lbnQudjEuUGF5bWVudCIyChJWb2lkUGF5bWVudFJlcXVlc3QSHAoKcGF5bWVudF9pZBgBIAEoCUIIukgFcgOwAQEiQQoTVm9pZFBheW1lbnRSZXNwb25zZRIqCgdwYXltZW50GAEgASgLMhkuYWdvcmEucGF5bWVudC52MS5QYXltZW50IpEBChRSZWZ1bmRQYXltZW50UmVxdWVzdBIcCgpwYXltZW50X2lkGAEgASgJQgi6SAVyA7ABARIbCglyZWZ1bmRfaWQYAiABKAlCCLpIBXIDsAEBEiQKBmFtb3VudBgDIAEoCzIULmFnb3JhLnR5cGUudjEuTW9uZXkSGAoGcmVhc29uGAQgASgJQgi6SAVyAxj0AyJtChVSZWZ1bmRQYXltZW50UmVzcG9uc2USKgoHcGF5bWVudBgBIAEoCzIZLmFnb3JhLnBheW1lbnQudjEuUGF5bWVudBIoCgZyZWZ1bmQYAiABKAsyGC5hZ29yYS5wYXltZW50LnYxLlJlZnVuZCIxChFHZXRQYXltZW50UmVxdWVzdBIcCgpwYXltZW50X2lkGAEgASgJQgi6SAVyA7ABASJAChJHZXRQYXltZW50UmVzcG9uc2USKgoHcGF5bWVudBgBIAEoCzIZLmFnb3JhLnBheW1lbnQudjEuUGF5bWVudCIyChNMaXN0UGF5bWVudHNSZXF1ZXN0EhsKCG9yZGVyX2lkGAEgASgJQgm6SAZyBBABGEAiQwoUTGlzdFBheW1lbnRzUmVzcG9uc2USKwoIcGF5bWVudHMYASADKAsyGS5hZ29yYS5wYXltZW50LnYxLlBheW1lbnQiYgoYR2V0TGVkZ2VyQmFsYW5jZXNSZXF1ZXN0EhkKCG9yZGVyX2lkGAEgASgJQge6SARyAhhAEisKDWN1cnJlbmN5X2NvZGUYAiABKAlCFLpIEXIPMg1eKFtBLVpdezN9KT8kImkKGUdldExlZGdlckJhbGFuY2VzUmVzcG9uc2USMQoIYmFsYW5jZXMYASADKAsyHy5hZ29yYS5wYXltZW50LnYxLkxlZGdlckJhbGFuY2USGQoRdHJhbnNhY3Rpb25fY291bnQYAiABKAMyxAUKDlBheW1lbnRTZXJ2aWNlEmkKEEF1dGhvcml6ZVBheW1lbnQSKS5hZ29yYS5wYXltZW50LnYxLkF1dGhvcml6ZVBheW1lbnRSZXF1ZXN0GiouYWdvcmEucGF5bWVudC52MS5BdXRob3JpemVQYXltZW50UmVzcG9uc2USYwoOQ2FwdHVyZVBheW1lbnQSJy5hZ29yYS5wYXltZW50LnYxLkNhcHR1cmVQYXltZW50UmVxdWVzdBooLmFnb3JhLnBheW1lbnQudjEuQ2FwdHVyZVBheW1lbnRSZXNwb25zZRJaCgtWb2lkUGF5bWVudBIkLmFnb3JhLnBheW1lbnQudjEuVm9pZFBheW1lbnRSZXF1ZXN0GiUuYWdvcmEucGF5bWVudC52MS5Wb2lkUGF5bWVudFJlc3BvbnNlEmAKDVJlZnVuZFBheW1lbnQSJi5hZ29yYS5wYXltZW50LnYxLlJlZnVuZFBheW1lbnRSZXF1ZXN0GicuYWdvcmEucGF5bWVudC52MS5SZWZ1bmRQYXltZW50UmVzcG9uc2USVwoKR2V0UGF5bWVudBIjLmFnb3JhLnBheW1lbnQudjEuR2V0UGF5bWVudFJlcXVlc3QaJC5hZ29yYS5wYXltZW50LnYxLkdldFBheW1lbnRSZXNwb25zZRJdCgxMaXN0UGF5bWVudHMSJS5hZ29yYS5wYXltZW50LnYxLkxpc3RQYXltZW50c1JlcXVlc3QaJi5hZ29yYS5wYXltZW50LnYxLkxpc3RQYXltZW50c1Jlc3BvbnNlEmwKEUdldExlZGdlckJhbGFuY2VzEiouYWdvcmEucGF5bWVudC52MS5HZXRMZWRnZXJCYWxhbmNlc1JlcXVlc3QaKy5hZ29yYS5wYXltZW50LnYxLkdldExlZGdlckJhbGFuY2VzUmVzcG9uc2ViBnByb3RvMw", [file_agora_payment_v1_payment, file_agora_type_v1_money, file_buf_validate_validate]);
 
 /**
  * AuthorizePaymentRequest asks for an authorization.
@@ -336,6 +336,62 @@ export const ListPaymentsResponseSchema: GenMessage<ListPaymentsResponse> = /*@_
   messageDesc(file_agora_payment_v1_payment_service, 11);
 
 /**
+ * GetLedgerBalancesRequest filters the ledger; empty fields do not filter.
+ *
+ * @generated from message agora.payment.v1.GetLedgerBalancesRequest
+ */
+export type GetLedgerBalancesRequest = Message<"agora.payment.v1.GetLedgerBalancesRequest"> & {
+  /**
+   * order_id keeps the postings of this order's payments only.
+   *
+   * @generated from field: string order_id = 1;
+   */
+  orderId: string;
+
+  /**
+   * currency_code keeps one ISO 4217 currency only.
+   *
+   * @generated from field: string currency_code = 2;
+   */
+  currencyCode: string;
+};
+
+/**
+ * Describes the message agora.payment.v1.GetLedgerBalancesRequest.
+ * Use `create(GetLedgerBalancesRequestSchema)` to create a new message.
+ */
+export const GetLedgerBalancesRequestSchema: GenMessage<GetLedgerBalancesRequest> = /*@__PURE__*/
+  messageDesc(file_agora_payment_v1_payment_service, 12);
+
+/**
+ * GetLedgerBalancesResponse carries the balances.
+ *
+ * @generated from message agora.payment.v1.GetLedgerBalancesResponse
+ */
+export type GetLedgerBalancesResponse = Message<"agora.payment.v1.GetLedgerBalancesResponse"> & {
+  /**
+   * balances, one per account and currency that has postings, by currency then account.
+   *
+   * @generated from field: repeated agora.payment.v1.LedgerBalance balances = 1;
+   */
+  balances: LedgerBalance[];
+
+  /**
+   * transaction_count is how many ledger transactions the balances sum.
+   *
+   * @generated from field: int64 transaction_count = 2;
+   */
+  transactionCount: bigint;
+};
+
+/**
+ * Describes the message agora.payment.v1.GetLedgerBalancesResponse.
+ * Use `create(GetLedgerBalancesResponseSchema)` to create a new message.
+ */
+export const GetLedgerBalancesResponseSchema: GenMessage<GetLedgerBalancesResponse> = /*@__PURE__*/
+  messageDesc(file_agora_payment_v1_payment_service, 13);
+
+/**
  * PaymentService authorizes, captures, voids and refunds payments against a payment
  * provider (the built-in sandbox provider, unless configured otherwise). Every call is
  * idempotent by a client-chosen id, so a retried call never charges twice, and every
@@ -370,8 +426,12 @@ export const PaymentService: GenService<{
     output: typeof CapturePaymentResponseSchema;
   },
   /**
-   * VoidPayment cancels an authorization before capture. Idempotent; FAILED_PRECONDITION
-   * once captured (refund instead).
+   * VoidPayment makes sure the payment charges nothing. AUTHORIZED becomes VOIDED; a
+   * payment id Payment has never seen gets a VOIDED tombstone, so a later
+   * AuthorizePayment with that id is declined (decline_code "voided_before_authorize")
+   * without reaching the provider. ABORTED with ErrorInfo reason PAYMENT_OUTCOME_UNKNOWN
+   * while the payment is PENDING within the cut-off (retry later); FAILED_PRECONDITION
+   * once captured (refund instead). Idempotent: VOIDED and DECLINED come back unchanged.
    *
    * @generated from rpc agora.payment.v1.PaymentService.VoidPayment
    */
@@ -382,7 +442,10 @@ export const PaymentService: GenService<{
   },
   /**
    * RefundPayment pays back all or part of what was captured; several partial refunds
-   * may follow each other until the captured amount is used up. Idempotent by refund_id.
+   * may follow each other until the captured amount is used up. Idempotent by refund_id
+   * (the same id with another amount is ALREADY_EXISTS). Concurrent refunds of one
+   * payment run one after the other; one over what is left is FAILED_PRECONDITION
+   * naming the amounts.
    *
    * @generated from rpc agora.payment.v1.PaymentService.RefundPayment
    */
@@ -392,7 +455,8 @@ export const PaymentService: GenService<{
     output: typeof RefundPaymentResponseSchema;
   },
   /**
-   * GetPayment returns one payment, or NOT_FOUND.
+   * GetPayment returns one payment, or NOT_FOUND. A payment PENDING past the cut-off is
+   * first resolved by asking the provider.
    *
    * @generated from rpc agora.payment.v1.PaymentService.GetPayment
    */
@@ -410,6 +474,17 @@ export const PaymentService: GenService<{
     methodKind: "unary";
     input: typeof ListPaymentsRequestSchema;
     output: typeof ListPaymentsResponseSchema;
+  },
+  /**
+   * GetLedgerBalances returns the ledger's balance per account and currency, over every
+   * payment or those of one order, for reconciliation. Reads only.
+   *
+   * @generated from rpc agora.payment.v1.PaymentService.GetLedgerBalances
+   */
+  getLedgerBalances: {
+    methodKind: "unary";
+    input: typeof GetLedgerBalancesRequestSchema;
+    output: typeof GetLedgerBalancesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_agora_payment_v1_payment_service, 0);

@@ -53,7 +53,7 @@ describe('AuthorizePayment', () => {
       expect(call.idempotencyKey).toBe(`${PAYMENT_ID}:authorize`);
       expect(call.paymentToken).toBe('tok_visa');
       expect(call.amount.format()).toBe('10.00 USD');
-      expect((await store.find(PAYMENT_ID))?.state).toBe('authorized');
+      expect((await store.payment(PAYMENT_ID))?.state).toBe('authorized');
       expect(store.committedEvents).toEqual([
         {paymentId: PAYMENT_ID, event: 'authorized', state: 'authorized'},
       ]);
@@ -68,7 +68,7 @@ describe('AuthorizePayment', () => {
       expect(provider.capture.mock.calls[0][0].idempotencyKey).toBe(
         `${PAYMENT_ID}:capture`,
       );
-      expect((await store.find(PAYMENT_ID))?.state).toBe('captured');
+      expect((await store.payment(PAYMENT_ID))?.state).toBe('captured');
       expect(store.committedEvents.map(e => e.event)).toEqual([
         'authorized',
         'captured',
@@ -99,7 +99,7 @@ describe('AuthorizePayment', () => {
 
       expect(payment.state).toBe('declined');
       expect(payment.declineCode).toBe('insufficient_funds');
-      expect((await store.find(PAYMENT_ID))?.declineCode).toBe(
+      expect((await store.payment(PAYMENT_ID))?.declineCode).toBe(
         'insufficient_funds',
       );
       expect(store.committedEvents.map(e => e.event)).toEqual(['declined']);
@@ -171,7 +171,7 @@ describe('AuthorizePayment', () => {
       expect(provider.authorize).toHaveBeenCalledTimes(1);
     });
 
-    it('stores nothing and throws UNAVAILABLE when the provider is down', async () => {
+    it('keeps the payment PENDING, with no event or ledger entry, and throws UNAVAILABLE when the provider is down', async () => {
       provider.authorize.mockRejectedValueOnce(
         new UnavailableError('provider down'),
       );
@@ -180,9 +180,9 @@ describe('AuthorizePayment', () => {
 
       expect(err).toBeInstanceOf(UnavailableError);
       expect((err as DomainError).kind).toBe('unavailable');
-      expect(await store.find(PAYMENT_ID)).toBeUndefined();
+      expect((await store.payment(PAYMENT_ID))?.state).toBe('pending');
       expect(store.committedEvents).toEqual([]);
-      expect(store.transactions).toBe(0);
+      expect(store.ledger).toEqual([]);
     });
 
     it('authorizes on the retry after an outage ended', async () => {
@@ -203,7 +203,7 @@ describe('AuthorizePayment', () => {
       const token = 'tok_secret_card_4242';
       await authorize.execute(command({paymentToken: token}));
 
-      const stored = (await store.find(PAYMENT_ID))!;
+      const stored = (await store.payment(PAYMENT_ID))!;
       const everything = JSON.stringify(stored.snapshot());
       expect(everything).not.toContain(token);
       expect(stored.requestFingerprint).toMatch(/^[0-9a-f]{64}$/);

@@ -1,5 +1,10 @@
 /**
- * AuthorizePayment: ask the provider to hold an amount on a payment method.
+ * AuthorizePayment: ask the provider to hold (and, for a sale, charge) an amount.
+ *
+ * Intent before effect: the payment row is written PENDING, keyed by the payment id that
+ * is also the provider's idempotency key, before the provider is asked; the answer is
+ * recorded afterwards. A lost answer or a crash in between leaves a PENDING row that
+ * ResolvePendingPayments settles by asking the provider, never a charge nobody knows of.
  */
 import {
   ConcurrentRequestError,
@@ -8,7 +13,7 @@ import {
 } from '../../../common/errors/domain_error.js';
 import {fingerprint} from '../../../common/idempotency/fingerprint.js';
 import type {Money} from '../../../common/money/money.js';
-import {Payment} from '../domain/payment.js';
+import {Payment, VoidTombstone} from '../domain/payment.js';
 import {authorizeKey, captureKey} from './provider_keys.js';
 import type {Clock, PaymentProvider, PaymentStore} from './ports.js';
 
@@ -22,8 +27,8 @@ export interface AuthorizePaymentCommand {
   capture?: boolean;
   /**
    * True once the caller stopped waiting (its deadline passed or it cancelled). Checked
-   * right before the provider is called: a caller that gave up has already started
-   * undoing its saga and would never learn of a charge made now.
+   * right before the provider is called, so a caller that gave up costs no provider
+   * call; the PENDING row stays and is resolved (as not received) past the cut-off.
    */
   callerGone?: () => boolean;
 }
@@ -52,41 +57,55 @@ export class AuthorizePayment {
 
   /**
    * Authorizes once per payment id. A retry with the same order, amount and token gets
-   * the stored payment (AUTHORIZED or DECLINED) without a second provider call; other
-   * details under the same id are ALREADY_EXISTS. A provider outage throws
-   * UnavailableError and stores nothing, so the retry starts afresh.
+   * the stored payment without a second provider call once the outcome is recorded;
+   * while it is PENDING the retry asks the provider again under the same idempotency
+   * key, which answers with the first outcome. Other details under the same id are
+   * ALREADY_EXISTS. A payment id voided before (a tombstone) declines with
+   * VOIDED_BEFORE_AUTHORIZE without asking the provider. A provider outage throws
+   * UnavailableError and leaves the row PENDING for the retry.
    */
   async execute(cmd: AuthorizePaymentCommand): Promise<Payment> {
     cmd.amount.assertChargeable('amount');
     const print = authorizationFingerprint(cmd);
-    const stored = await this.store.find(cmd.paymentId);
-    if (stored) return sameRequest(stored, print);
-
-    // The provider is called outside any transaction: an authorization holds no row of
-    // ours, and a database connection must not wait on a network call it does not need.
-    // Two concurrent first attempts both get here; the provider's idempotency key makes
-    // the second call return the first one's authorization, and the insert below lets
-    // one of them store it.
-    if (cmd.callerGone?.()) {
-      throw new CallerGoneError(cmd.paymentId);
-    }
-    const result = await this.provider.authorize({
-      idempotencyKey: authorizeKey(cmd.paymentId),
-      amount: cmd.amount,
-      paymentToken: cmd.paymentToken,
-    });
     const fresh = {
       id: cmd.paymentId,
       orderId: cmd.orderId,
       amount: cmd.amount,
       provider: this.provider.name,
-      providerReference: result.reference,
       requestFingerprint: print,
       now: this.clock.now(),
     };
-    const payment = result.approved
-      ? Payment.authorized(fresh)
-      : Payment.declined(fresh, result.declineCode);
+    let stored = await this.store.find(cmd.paymentId);
+    if (!stored && !(await this.store.insertPending(Payment.pending(fresh)))) {
+      stored = await this.store.find(cmd.paymentId);
+      if (!stored) {
+        // Not possible while payments are never deleted; ask for a retry rather than guess.
+        throw new ConcurrentRequestError(
+          `payment ${cmd.paymentId} is being authorized by another request; retry`,
+          {paymentId: cmd.paymentId},
+        );
+      }
+    }
+    if (stored instanceof VoidTombstone) {
+      return this.declineVoided(fresh, print);
+    }
+    if (stored) {
+      sameRequest(stored, print);
+      if (stored.state !== 'pending') return stored;
+    }
+
+    if (cmd.callerGone?.()) {
+      throw new CallerGoneError(cmd.paymentId);
+    }
+    // The provider is called outside any transaction: a database connection must not
+    // wait on a network call. Two concurrent attempts may both get here; the provider's
+    // idempotency key gives both the same answer, and the row update below records it
+    // once.
+    const result = await this.provider.authorize({
+      idempotencyKey: authorizeKey(cmd.paymentId),
+      amount: cmd.amount,
+      paymentToken: cmd.paymentToken,
+    });
     let captureReference: string | undefined;
     if (result.approved && cmd.capture) {
       // Same idempotency key as a separate CapturePayment, so a retry of either form
@@ -96,19 +115,43 @@ export class AuthorizePayment {
         authorizationReference: result.reference,
         amount: cmd.amount,
       }));
-      payment.capture(undefined, fresh.now);
     }
-    if (await this.store.insert(payment, captureReference)) return payment;
+    return this.store.tx(async tx => {
+      const payment = await tx.lock(cmd.paymentId);
+      if (!(payment instanceof Payment)) {
+        throw new ConcurrentRequestError(
+          `payment ${cmd.paymentId} changed while it was authorized; retry`,
+          {paymentId: cmd.paymentId},
+        );
+      }
+      // Not PENDING any more: a concurrent attempt or the resolver recorded the same
+      // answer (same idempotency key) first.
+      if (!payment.settle(result, this.clock.now())) return payment;
+      if (captureReference !== undefined) {
+        payment.capture(undefined, payment.updatedAt);
+        await tx.save(payment, {
+          operation: 'capture',
+          reference: captureReference,
+        });
+      } else {
+        await tx.save(payment);
+      }
+      return payment;
+    });
+  }
 
-    const winner = await this.store.find(cmd.paymentId);
-    if (!winner) {
-      // Not possible while payments are never deleted; ask for a retry rather than guess.
-      throw new ConcurrentRequestError(
-        `payment ${cmd.paymentId} is being authorized by another request; retry`,
-        {paymentId: cmd.paymentId},
-      );
-    }
-    return sameRequest(winner, print);
+  /** Turns the tombstone of a voided payment id into a declined payment, once. */
+  private async declineVoided(
+    fresh: Parameters<typeof Payment.voidedBeforeAuthorize>[0],
+    print: string,
+  ): Promise<Payment> {
+    return this.store.tx(async tx => {
+      const record = await tx.lock(fresh.id);
+      if (record instanceof Payment) return sameRequest(record, print);
+      const declined = Payment.voidedBeforeAuthorize(fresh);
+      await tx.replaceTombstone(declined);
+      return declined;
+    });
   }
 }
 

@@ -13,6 +13,7 @@ import {
 import {UnknownPaymentError} from '../domain/errors.js';
 import {Payment} from '../domain/payment.js';
 import {CapturePayment} from './capture_payment.js';
+import {ResolvePendingPayments} from './resolve_pending_payments.js';
 import {VoidPayment} from './void_payment.js';
 
 const NOW = new Date('2025-01-01T10:00:00Z');
@@ -94,7 +95,7 @@ describe('CapturePayment', () => {
         FailedPreconditionError,
       );
       expect(provider.capture).toHaveBeenCalledTimes(1);
-      expect((await store.find(PAYMENT_ID))?.capturedAmount.toString()).toBe(
+      expect((await store.payment(PAYMENT_ID))?.capturedAmount.toString()).toBe(
         '6.00',
       );
     });
@@ -106,7 +107,7 @@ describe('CapturePayment', () => {
         capture.execute({paymentId: PAYMENT_ID, amount: usd('6.00')}),
       ).rejects.toThrow(UnavailableError);
 
-      expect((await store.find(PAYMENT_ID))?.state).toBe('authorized');
+      expect((await store.payment(PAYMENT_ID))?.state).toBe('authorized');
       expect(store.committedEvents).toEqual([]);
     });
 
@@ -134,7 +135,13 @@ describe('VoidPayment', () => {
   beforeEach(() => {
     store = new InMemoryPaymentStore();
     provider = mockPaymentProvider();
-    voidPayment = new VoidPayment(store, provider, {now: () => NOW});
+    const clock = {now: () => NOW};
+    voidPayment = new VoidPayment(
+      store,
+      provider,
+      clock,
+      new ResolvePendingPayments(store, provider, clock, 30_000),
+    );
   });
 
   describe('execute()', () => {

@@ -2,9 +2,9 @@
  * CapturePayment: charge all or part of an authorization, once.
  */
 import type {Money} from '../../../common/money/money.js';
-import {UnknownPaymentError} from '../domain/errors.js';
 import type {Payment} from '../domain/payment.js';
 import {captureKey} from './provider_keys.js';
+import {lockedPayment} from './locked_payment.js';
 import type {Clock, PaymentProvider, PaymentStore} from './ports.js';
 
 export interface CapturePaymentCommand {
@@ -34,8 +34,11 @@ export class CapturePayment {
     cmd.amount?.assertChargeable('amount');
     const now = this.clock.now();
     return this.store.tx(async tx => {
-      const payment = await tx.lock(cmd.paymentId);
-      if (!payment) throw new UnknownPaymentError(cmd.paymentId);
+      const payment = lockedPayment(
+        await tx.lock(cmd.paymentId),
+        cmd.paymentId,
+        'captured',
+      );
       if (!payment.capture(cmd.amount, now)) return payment;
       const {reference} = await this.provider.capture({
         idempotencyKey: captureKey(payment.id),

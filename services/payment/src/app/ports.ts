@@ -3,20 +3,43 @@
  * outbox) and a payment provider. Implemented in infra/.
  */
 import type {Money} from '../../../common/money/money.js';
-import type {Payment, Refund} from '../domain/payment.js';
+import type {LedgerAccount} from '../domain/ledger.js';
+import type {
+  Payment,
+  PaymentRecord,
+  Refund,
+  VoidTombstone,
+} from '../domain/payment.js';
+
+/** Which postings a ledger read sums; unset fields do not filter. */
+export interface LedgerFilter {
+  orderId?: string;
+  currencyCode?: string;
+}
+
+export interface LedgerBalances {
+  /** One per account and currency with postings, by currency then account. */
+  balances: Array<{account: LedgerAccount; balance: Money}>;
+  transactionCount: number;
+}
 
 /** Reads and transactions on the payment database. */
 export interface PaymentStore {
   /**
-   * Inserts a new payment and queues its events in one atomic step outside any
-   * transaction; false, writing nothing, when the payment id exists already.
+   * Inserts a new PENDING payment in one atomic step outside any transaction, before
+   * the provider is asked; false, writing nothing, when the payment id exists already
+   * (a payment or a tombstone).
    */
-  insert(payment: Payment, captureReference?: string): Promise<boolean>;
-  /** Runs `work` in one transaction; events of saved payments commit with it. */
+  insertPending(payment: Payment): Promise<boolean>;
+  /** Runs `work` in one transaction; events and ledger entries commit with it. */
   tx<T>(work: (tx: PaymentTx) => Promise<T>): Promise<T>;
-  find(paymentId: string): Promise<Payment | undefined>;
-  /** The payments of an order, oldest first. */
+  find(paymentId: string): Promise<PaymentRecord | undefined>;
+  /** The payments of an order, oldest first (tombstones have no order). */
   listByOrder(orderId: string): Promise<Payment[]>;
+  /** Ids of PENDING payments created before `before`, oldest first. */
+  pendingBefore(before: Date, limit: number): Promise<string[]>;
+  /** Balances of the ledger per account and currency. */
+  ledgerBalances(filter: LedgerFilter): Promise<LedgerBalances>;
 }
 
 /** The provider's answer to one capture, void or refund call, kept for the audit trail. */
@@ -26,15 +49,25 @@ export type ProviderReceipt =
 
 /** Operations inside one transaction. */
 export interface PaymentTx {
-  /** Loads and row-locks a payment until the transaction ends. */
-  lock(paymentId: string): Promise<Payment | undefined>;
+  /** Loads and row-locks a payment (or tombstone) until the transaction ends. */
+  lock(paymentId: string): Promise<PaymentRecord | undefined>;
+  /**
+   * Records a VOIDED tombstone for a payment id never seen; false when the id exists
+   * (then lock it again: a concurrent authorization or void got there first).
+   */
+  insertTombstone(tombstone: VoidTombstone): Promise<boolean>;
+  /** Replaces the locked tombstone of `payment.id` with `payment` and its events. */
+  replaceTombstone(payment: Payment): Promise<void>;
   /**
    * Records a new refund of the payment before the provider is asked to pay it, so the
    * refund id is taken (a concurrent use of the same id waits on it). False when the id
    * belongs to a refund of another payment.
    */
   claimRefund(paymentId: string, refund: Refund): Promise<boolean>;
-  /** Writes the payment's state and amounts, the receipt, and queues its events. */
+  /**
+   * Writes the payment's state, amounts and provider reference, the receipt, its ledger
+   * entries and queues its events.
+   */
   save(payment: Payment, receipt?: ProviderReceipt): Promise<void>;
 }
 
@@ -42,6 +75,11 @@ export interface PaymentTx {
 export type AuthorizationResult =
   | {approved: true; reference: string}
   | {approved: false; reference: string; declineCode: string};
+
+/** What the provider remembers under one idempotency key. */
+export type ProviderRecord =
+  | {operation: 'authorize'; result: AuthorizationResult}
+  | {operation: 'capture' | 'void' | 'refund'; reference: string};
 
 /**
  * A payment provider (card processor). Every call carries an idempotency key the
@@ -74,6 +112,11 @@ export interface PaymentProvider {
     authorizationReference: string;
     amount: Money;
   }): Promise<{reference: string}>;
+  /**
+   * What the provider did under `idempotencyKey`, or undefined when it never received
+   * a request with it. How Payment resolves a PENDING payment whose answer was lost.
+   */
+  lookup(idempotencyKey: string): Promise<ProviderRecord | undefined>;
 }
 
 export interface Clock {

@@ -1,16 +1,26 @@
 /**
- * Payment reads: one payment, or the payments of an order.
+ * Payment reads: one payment, the payments of an order, the ledger's balances.
  */
 import {UnknownPaymentError} from '../domain/errors.js';
-import type {Payment} from '../domain/payment.js';
-import type {PaymentStore} from './ports.js';
+import type {Payment, PaymentRecord} from '../domain/payment.js';
+import type {LedgerBalances, LedgerFilter, PaymentStore} from './ports.js';
+import type {ResolvePendingPayments} from './resolve_pending_payments.js';
 
 export class ReadPayments {
-  constructor(private readonly store: PaymentStore) {}
+  constructor(
+    private readonly store: PaymentStore,
+    private readonly pending: ResolvePendingPayments,
+  ) {}
 
-  /** The payment, or NOT_FOUND. */
-  async payment(paymentId: string): Promise<Payment> {
-    const found = await this.store.find(paymentId);
+  /**
+   * The payment (or tombstone), or NOT_FOUND. A payment PENDING past the cut-off is
+   * resolved first, so a caller never waits on the periodic resolver.
+   */
+  async payment(paymentId: string): Promise<PaymentRecord> {
+    let found = await this.store.find(paymentId);
+    if (found && this.pending.isOverdue(found)) {
+      found = await this.pending.one(paymentId);
+    }
     if (!found) throw new UnknownPaymentError(paymentId);
     return found;
   }
@@ -18,5 +28,10 @@ export class ReadPayments {
   /** The order's payments, oldest first; empty (not NOT_FOUND) for an unknown order. */
   ofOrder(orderId: string): Promise<Payment[]> {
     return this.store.listByOrder(orderId);
+  }
+
+  /** The ledger's balances per account and currency, optionally of one order. */
+  ledger(filter: LedgerFilter): Promise<LedgerBalances> {
+    return this.store.ledgerBalances(filter);
   }
 }

@@ -111,7 +111,7 @@ describe('RefundPayment', () => {
 
       expect(err).toBeInstanceOf(IdempotencyConflictError);
       expect(provider.refund).toHaveBeenCalledTimes(1);
-      expect((await store.find(PAYMENT_ID))?.refundedAmount.isZero()).toBe(
+      expect((await store.payment(PAYMENT_ID))?.refundedAmount.isZero()).toBe(
         true,
       );
     });
@@ -158,7 +158,7 @@ describe('RefundPayment', () => {
         'rejected',
       ]);
       expect(provider.refund).toHaveBeenCalledTimes(1);
-      expect((await store.find(PAYMENT_ID))?.refundedAmount.toString()).toBe(
+      expect((await store.payment(PAYMENT_ID))?.refundedAmount.toString()).toBe(
         '4.00',
       );
     });
@@ -173,7 +173,7 @@ describe('RefundPayment', () => {
       };
 
       await expect(refund.execute(cmd)).rejects.toThrow(UnavailableError);
-      expect((await store.find(PAYMENT_ID))?.refunds).toEqual([]);
+      expect((await store.payment(PAYMENT_ID))?.refunds).toEqual([]);
 
       const retried = await refund.execute(cmd);
       expect(retried.payment.refundedAmount.toString()).toBe('2.00');

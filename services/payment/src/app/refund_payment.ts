@@ -3,9 +3,9 @@
  */
 import {IdempotencyConflictError} from '../../../common/errors/domain_error.js';
 import type {Money} from '../../../common/money/money.js';
-import {UnknownPaymentError} from '../domain/errors.js';
 import type {Payment, Refund} from '../domain/payment.js';
 import {refundKey} from './provider_keys.js';
+import {lockedPayment} from './locked_payment.js';
 import type {Clock, PaymentProvider, PaymentStore} from './ports.js';
 
 export interface RefundPaymentCommand {
@@ -40,8 +40,11 @@ export class RefundPayment {
     cmd.amount?.assertChargeable('amount');
     const now = this.clock.now();
     return this.store.tx(async tx => {
-      const payment = await tx.lock(cmd.paymentId);
-      if (!payment) throw new UnknownPaymentError(cmd.paymentId);
+      const payment = lockedPayment(
+        await tx.lock(cmd.paymentId),
+        cmd.paymentId,
+        'refunded',
+      );
       const {refund, created} = payment.refund(
         {refundId: cmd.refundId, amount: cmd.amount, reason: cmd.reason},
         now,

@@ -1,28 +1,50 @@
 /**
- * VoidPayment: cancel an authorization before capture.
+ * VoidPayment: make sure a payment charges nothing.
  */
-import {UnknownPaymentError} from '../domain/errors.js';
-import type {Payment} from '../domain/payment.js';
+import {ConcurrentRequestError} from '../../../common/errors/domain_error.js';
+import {VoidTombstone, type PaymentRecord} from '../domain/payment.js';
 import {voidKey} from './provider_keys.js';
 import type {Clock, PaymentProvider, PaymentStore} from './ports.js';
+import type {ResolvePendingPayments} from './resolve_pending_payments.js';
 
 export class VoidPayment {
   constructor(
     private readonly store: PaymentStore,
     private readonly provider: PaymentProvider,
     private readonly clock: Clock,
+    private readonly pending: ResolvePendingPayments,
   ) {}
 
   /**
-   * Voids and returns the payment. Idempotent: VOIDED and DECLINED payments come back
-   * unchanged, with no provider call. The row stays locked across the provider call so a
-   * concurrent capture cannot charge what is being released (see CapturePayment).
+   * Voids and returns the payment. A payment id never seen gets a VOIDED tombstone, so
+   * an authorization that arrives late (the caller gave up on it) declines instead of
+   * charging. A PENDING payment past the cut-off is resolved first; within it the
+   * outcome is unknown and this throws PaymentOutcomeUnknownError (ABORTED). Idempotent:
+   * VOIDED and DECLINED payments come back unchanged, with no provider call. The row
+   * stays locked across the provider call so a concurrent capture cannot charge what is
+   * being released (see CapturePayment).
    */
-  async execute(paymentId: string): Promise<Payment> {
+  async execute(paymentId: string): Promise<PaymentRecord> {
     const now = this.clock.now();
     return this.store.tx(async tx => {
-      const payment = await tx.lock(paymentId);
-      if (!payment) throw new UnknownPaymentError(paymentId);
+      let record = await tx.lock(paymentId);
+      if (!record) {
+        const tombstone = new VoidTombstone(paymentId, now);
+        if (await tx.insertTombstone(tombstone)) return tombstone;
+        // A concurrent authorization or void inserted the id first; it has committed
+        // (the insert waited for it), so this lock sees its row.
+        record = await tx.lock(paymentId);
+        if (!record) {
+          throw new ConcurrentRequestError(
+            `payment ${paymentId} is being created by another request; retry`,
+            {paymentId},
+          );
+        }
+      }
+      if (record instanceof VoidTombstone) return record;
+      const payment = record;
+      if (this.pending.isOverdue(payment))
+        await this.pending.locked(tx, payment);
       if (!payment.void(now)) return payment;
       const {reference} = await this.provider.void({
         idempotencyKey: voidKey(payment.id),

@@ -1,5 +1,6 @@
 /** Payment's domain errors. */
 import {
+  DomainError,
   FailedPreconditionError,
   InvalidArgumentError,
   NotFoundError,
@@ -46,5 +47,29 @@ export class PaymentCurrencyError extends InvalidArgumentError {
       'amount.currency_code',
       `payment ${paymentId} is in ${expected}, got ${got}`,
     );
+  }
+}
+
+/**
+ * The payment is PENDING: Payment asked the provider and does not know the answer yet,
+ * so it cannot say whether there is anything to void, capture or refund. ABORTED with
+ * ErrorInfo reason PAYMENT_OUTCOME_UNKNOWN: the caller retries later, by when the
+ * outcome is known (at the latest once the pending cut-off passed and the provider was
+ * asked).
+ */
+export class PaymentOutcomeUnknownError extends DomainError {
+  constructor(paymentId: string, operation: string) {
+    super(
+      'aborted',
+      `payment ${paymentId} is PENDING: its outcome at the provider is not known yet, so it cannot be ${operation}; retry later`,
+      {paymentId, state: 'PENDING'},
+    );
+  }
+}
+
+/** A rule of the ledger was broken by code: a bug, never the caller's fault. */
+export class InternalInvariantError extends DomainError {
+  constructor(message: string) {
+    super('internal', message);
   }
 }

@@ -1,6 +1,8 @@
 /**
  * A payment: one authorization on a payment method and what became of it.
  *
+ *   PENDING ──the provider's answer──▶ AUTHORIZED (or DECLINED)
+ *
  *   AUTHORIZED ──capture──▶ CAPTURED ──refund──▶ PARTIALLY_REFUNDED ──refund──▶ REFUNDED
  *        │                     └──────────────── refund (all of it) ──────────────▲
  *        └──void──▶ VOIDED          DECLINED (the provider said no; nothing to do)
@@ -10,8 +12,13 @@
  * failing (capture with the same amount, void of a VOIDED payment, a refund id already
  * used with the same amount). What was never possible stays FAILED_PRECONDITION.
  *
- * The aggregate records what happened to it (`events`) for the store to write to the
- * outbox in the same transaction; it knows nothing of SQL, gRPC or providers.
+ * A payment starts PENDING, written before the provider is asked (intent before effect):
+ * if the answer is lost, the row is still there to be resolved by asking the provider by
+ * its idempotency key, instead of a charge nobody knows of.
+ *
+ * The aggregate records what happened to it (`events`) and the ledger entries of its
+ * money (`ledgerEntries`, see ledger.ts) for the store to write in the same transaction
+ * as the state; it knows nothing of SQL, gRPC or providers.
  */
 import {IdempotencyConflictError} from '../../../common/errors/domain_error.js';
 import {Money} from '../../../common/money/money.js';
@@ -19,9 +26,30 @@ import {
   AmountExceedsError,
   IllegalPaymentTransitionError,
   PaymentCurrencyError,
+  PaymentOutcomeUnknownError,
 } from './errors.js';
+import {
+  authorizeEntry,
+  captureEntry,
+  refundEntry,
+  voidEntry,
+  type LedgerEntry,
+} from './ledger.js';
+
+/**
+ * The decline code of an authorization that arrived after its payment id was voided
+ * (a tombstone): the caller had given up on it, so the provider is never asked.
+ */
+export const VOIDED_BEFORE_AUTHORIZE = 'voided_before_authorize';
+
+/**
+ * The decline code of a PENDING payment the provider has no record of once the cut-off
+ * passed: the call never reached it, so nothing was held or charged.
+ */
+export const NOT_RECEIVED_BY_PROVIDER = 'not_received_by_provider';
 
 export type PaymentState =
+  | 'pending'
   | 'authorized'
   | 'declined'
   | 'captured'
@@ -76,6 +104,27 @@ export interface NewPayment {
   now: Date;
 }
 
+/** The provider's answer to an authorization, as the domain sees it. */
+export type AuthorizationOutcome =
+  | {approved: true; reference: string}
+  | {approved: false; reference: string; declineCode: string};
+
+/**
+ * A payment id voided before any authorization with it reached Payment: it holds
+ * nothing, and makes a later authorization with the id decline without reaching the
+ * provider (VOIDED_BEFORE_AUTHORIZE).
+ */
+export class VoidTombstone {
+  readonly state = 'voided';
+  constructor(
+    readonly id: string,
+    readonly createdAt: Date,
+  ) {}
+}
+
+/** What the store holds under a payment id. */
+export type PaymentRecord = Payment | VoidTombstone;
+
 /** The outcome of `refund()`: the refund, and whether it was made by this call. */
 export interface RefundOutcome {
   refund: Refund;
@@ -92,15 +141,46 @@ const CAPTURED_STATES: ReadonlySet<PaymentState> = new Set([
 export class Payment {
   private props: PaymentProps;
   private readonly recorded: PaymentEvent[] = [];
+  private readonly entries: LedgerEntry[] = [];
 
   private constructor(props: PaymentProps, event?: PaymentEvent) {
     this.props = props;
     if (event) this.recorded.push(event);
   }
 
-  /** A payment the provider authorized. */
+  /**
+   * A payment about to be authorized: written before the provider is asked, so a lost
+   * answer leaves a row to resolve. Records no event and posts nothing: no money moved
+   * yet, as far as anyone knows.
+   */
+  static pending(p: Omit<NewPayment, 'providerReference'>): Payment {
+    return new Payment(
+      Payment.initial({...p, providerReference: ''}, 'pending', ''),
+    );
+  }
+
+  /** A payment the provider authorized (pending, then settled). */
   static authorized(p: NewPayment): Payment {
-    return new Payment(Payment.initial(p, 'authorized', ''), 'authorized');
+    const payment = Payment.pending(p);
+    payment.settle({approved: true, reference: p.providerReference}, p.now);
+    return payment;
+  }
+
+  /**
+   * An authorization that arrived for a voided payment id (a tombstone): declined with
+   * VOIDED_BEFORE_AUTHORIZE, with the request's details, and the provider never asked.
+   */
+  static voidedBeforeAuthorize(
+    p: Omit<NewPayment, 'providerReference'>,
+  ): Payment {
+    return new Payment(
+      Payment.initial(
+        {...p, providerReference: ''},
+        'declined',
+        VOIDED_BEFORE_AUTHORIZE,
+      ),
+      'declined',
+    );
   }
 
   /**
@@ -192,6 +272,40 @@ export class Payment {
     return this.recorded;
   }
 
+  /** The ledger entries of the changes since creation or loading, oldest first. */
+  get ledgerEntries(): readonly LedgerEntry[] {
+    return this.entries;
+  }
+
+  /**
+   * Records the provider's answer to the authorization of a PENDING payment: AUTHORIZED
+   * (posting the hold) or DECLINED. Returns false, changing nothing, when the payment is
+   * no longer PENDING (another request or the resolver recorded the answer first; the
+   * provider's idempotency key made it the same answer).
+   */
+  settle(outcome: AuthorizationOutcome, now: Date): boolean {
+    if (this.props.state !== 'pending') return false;
+    if (outcome.approved) {
+      this.change(
+        {state: 'authorized', providerReference: outcome.reference},
+        now,
+        'authorized',
+        authorizeEntry(this.props.amount),
+      );
+    } else {
+      this.change(
+        {
+          state: 'declined',
+          providerReference: outcome.reference,
+          declineCode: outcome.declineCode || 'declined',
+        },
+        now,
+        'declined',
+      );
+    }
+    return true;
+  }
+
   /** What can still be refunded: captured minus refunded (zero before capture). */
   get refundableAmount(): Money {
     return this.props.capturedAmount.minus(this.props.refundedAmount);
@@ -208,6 +322,9 @@ export class Payment {
    * nothing, when the payment was already captured with this same amount (a retry).
    */
   capture(amount: Money | undefined, now: Date): boolean {
+    if (this.props.state === 'pending') {
+      throw new PaymentOutcomeUnknownError(this.id, 'captured');
+    }
     const requested = amount ?? this.props.amount;
     this.assertSameCurrency(requested);
     requested.assertChargeable('amount');
@@ -239,17 +356,22 @@ export class Payment {
       {state: 'captured', capturedAmount: requested},
       now,
       'captured',
+      captureEntry(this.props.amount, requested),
     );
     return true;
   }
 
   /**
    * Cancels the authorization before capture. Returns false, changing nothing, when
-   * already VOIDED or DECLINED (a declined payment holds nothing to cancel).
+   * already VOIDED or DECLINED (a declined payment holds nothing to cancel). A PENDING
+   * payment cannot be voided yet: whether it holds anything is not known.
    */
   void(now: Date): boolean {
     const state = this.props.state;
     if (state === 'voided' || state === 'declined') return false;
+    if (state === 'pending') {
+      throw new PaymentOutcomeUnknownError(this.id, 'voided');
+    }
     if (state !== 'authorized') {
       throw new IllegalPaymentTransitionError(
         this.id,
@@ -258,7 +380,7 @@ export class Payment {
         'it was captured; refund it instead',
       );
     }
-    this.change({state: 'voided'}, now, 'voided');
+    this.change({state: 'voided'}, now, 'voided', voidEntry(this.props.amount));
     return true;
   }
 
@@ -280,6 +402,9 @@ export class Payment {
       return {refund: earlier, created: false};
     }
     const state = this.props.state;
+    if (state === 'pending') {
+      throw new PaymentOutcomeUnknownError(this.id, 'refunded');
+    }
     if (state !== 'captured' && state !== 'partially_refunded') {
       throw new IllegalPaymentTransitionError(
         this.id,
@@ -321,6 +446,7 @@ export class Payment {
       },
       now,
       'refunded',
+      refundEntry(amount, refund.refundId),
     );
     return {refund, created: true};
   }
@@ -329,9 +455,11 @@ export class Payment {
     patch: Partial<PaymentProps>,
     now: Date,
     event: PaymentEvent,
+    entry?: LedgerEntry,
   ): void {
     this.props = {...this.props, ...patch, updatedAt: now};
     this.recorded.push(event);
+    if (entry) this.entries.push(entry);
   }
 
   private assertSameCurrency(amount: Money): void {

@@ -1,21 +1,27 @@
 /**
  * PaymentStore on PostgreSQL. Mutations lock the payment row (`for update`) for the
  * whole use case, so two captures or refunds of one payment run one after the other;
- * the table's CHECK constraints back the aggregate's rules. Events go to the outbox in
- * the same transaction as the change they describe.
+ * the table's CHECK constraints back the aggregate's rules. Events go to the outbox and
+ * ledger entries to the ledger in the same transaction as the change they describe (the
+ * ledger's balance trigger checks them at commit).
  */
 import type {Database, Sql} from '../../../common/db/database.js';
 import type {OutgoingEvent} from '../../../common/messaging/event_bus.js';
 import {Money} from '../../../common/money/money.js';
-import {
-  appendToOutbox,
-  outboxInsertSql,
-  outboxParams,
-} from '../../../common/outbox/outbox.js';
-import type {PaymentStore, PaymentTx, ProviderReceipt} from '../app/ports.js';
+import {appendToOutbox} from '../../../common/outbox/outbox.js';
+import type {
+  LedgerBalances,
+  LedgerFilter,
+  PaymentStore,
+  PaymentTx,
+  ProviderReceipt,
+} from '../app/ports.js';
+import type {LedgerAccount, LedgerEntry} from '../domain/ledger.js';
 import {
   Payment,
+  VoidTombstone,
   type PaymentEvent,
+  type PaymentRecord,
   type PaymentState,
   type Refund,
 } from '../domain/payment.js';
@@ -39,6 +45,7 @@ interface PaymentRow {
   provider: string;
   provider_reference: string;
   request_fingerprint: string;
+  tombstone: boolean;
   created_at: Date;
   updated_at: Date;
   refunds: Array<{
@@ -54,11 +61,17 @@ interface PaymentRow {
 const SELECT_PAYMENT = `
   select p.payment_id, p.order_id, p.state, p.currency_code, p.amount, p.captured_amount,
          p.refunded_amount, p.decline_code, p.provider, p.provider_reference,
-         p.request_fingerprint, p.created_at, p.updated_at,
+         p.request_fingerprint, p.tombstone, p.created_at, p.updated_at,
          (select json_agg(json_build_object('refund_id', r.refund_id, 'amount', r.amount::text,
                    'reason', r.reason, 'created_at', r.created_at) order by r.seq)
             from refund r where r.payment_id = p.payment_id) as refunds
     from payment p`;
+
+function toRecord(row: PaymentRow): PaymentRecord {
+  return row.tombstone
+    ? new VoidTombstone(row.payment_id, row.created_at)
+    : toPayment(row);
+}
 
 function toPayment(row: PaymentRow): Payment {
   const currency = row.currency_code;
@@ -90,17 +103,59 @@ function numeric(money: Money): string {
 }
 
 class PgPaymentTx implements PaymentTx {
+  /** How much of each saved payment's events and ledger entries is written. */
+  private readonly written = new WeakMap<
+    Payment,
+    {events: number; entries: number}
+  >();
+
   constructor(
     private readonly sql: Sql,
     private readonly encode: PaymentEventEncoder,
   ) {}
 
-  async lock(paymentId: string): Promise<Payment | undefined> {
+  async lock(paymentId: string): Promise<PaymentRecord | undefined> {
     const [row] = await this.sql.query<PaymentRow>(
       `${SELECT_PAYMENT} where p.payment_id = $1 for update of p`,
       [paymentId],
     );
-    return row && toPayment(row);
+    return row && toRecord(row);
+  }
+
+  async insertTombstone(tombstone: VoidTombstone): Promise<boolean> {
+    // A concurrent insert of the id (an authorization's PENDING row) blocks this one
+    // until it commits; then this inserts nothing and the caller locks that row.
+    const inserted = await this.sql.execute(
+      `insert into payment (payment_id, order_id, state, currency_code, amount, provider,
+                            request_fingerprint, tombstone, created_at, updated_at)
+       values ($1, '', 'voided', 'XXX', 0, '', '', true, $2, $2)
+       on conflict (payment_id) do nothing`,
+      [tombstone.id, tombstone.createdAt],
+    );
+    return inserted > 0;
+  }
+
+  async replaceTombstone(payment: Payment): Promise<void> {
+    const p = payment.snapshot();
+    await this.sql.execute(
+      `update payment set order_id = $2, state = $3, currency_code = $4, amount = $5::numeric,
+                          decline_code = $6, provider = $7, provider_reference = $8,
+                          request_fingerprint = $9, updated_at = $10, tombstone = false
+        where payment_id = $1 and tombstone`,
+      [
+        p.id,
+        p.orderId,
+        p.state,
+        p.amount.currencyCode,
+        numeric(p.amount),
+        p.declineCode,
+        p.provider,
+        p.providerReference,
+        p.requestFingerprint,
+        p.updatedAt,
+      ],
+    );
+    await this.writeNew(payment);
   }
 
   async claimRefund(paymentId: string, refund: Refund): Promise<boolean> {
@@ -126,7 +181,8 @@ class PgPaymentTx implements PaymentTx {
     await this.sql.execute(
       `update payment set state = $2, captured_amount = $3::numeric, refunded_amount = $4::numeric,
                           updated_at = $5, capture_reference = coalesce($6, capture_reference),
-                          void_reference = coalesce($7, void_reference)
+                          void_reference = coalesce($7, void_reference),
+                          provider_reference = $8, decline_code = $9
         where payment_id = $1`,
       [
         p.id,
@@ -136,6 +192,8 @@ class PgPaymentTx implements PaymentTx {
         p.updatedAt,
         receipt?.operation === 'capture' ? receipt.reference : null,
         receipt?.operation === 'void' ? receipt.reference : null,
+        p.providerReference,
+        p.declineCode,
       ],
     );
     if (receipt?.operation === 'refund') {
@@ -144,57 +202,63 @@ class PgPaymentTx implements PaymentTx {
         [receipt.refundId, p.id, receipt.reference],
       );
     }
-    await this.queueEvents(payment);
+    await this.writeNew(payment);
   }
 
-  private async queueEvents(payment: Payment): Promise<void> {
+  /**
+   * Writes the events and ledger entries `payment` recorded since it was last saved in
+   * this transaction: a use case may save one object twice (VoidPayment saves what the
+   * resolver recorded, then the void), and each must be written once.
+   */
+  private async writeNew(payment: Payment): Promise<void> {
+    const done = this.written.get(payment) ?? {events: 0, entries: 0};
     await appendToOutbox(
       this.sql,
-      payment.events.map(event => this.encode(payment, event)),
+      payment.events
+        .slice(done.events)
+        .map(event => this.encode(payment, event)),
     );
+    await writeLedger(
+      this.sql,
+      payment.ledgerEntries.slice(done.entries),
+      payment,
+    );
+    this.written.set(payment, {
+      events: payment.events.length,
+      entries: payment.ledgerEntries.length,
+    });
   }
 }
 
 /**
- * A new payment and its events in one statement: atomic on its own, so the hot path
- * (every order's sale) needs no BEGIN/COMMIT round trips.
+ * The payment's new ledger entries: one ledger_transaction and its postings per entry,
+ * each in one statement. The balance trigger checks them at commit.
  */
-async function insertPayment(
+async function writeLedger(
   sql: Sql,
-  encode: PaymentEventEncoder,
+  entries: readonly LedgerEntry[],
   payment: Payment,
-  captureReference: string | undefined,
-): Promise<boolean> {
-  const p = payment.snapshot();
-  const events = payment.events.map(event => encode(payment, event));
-  const [row] = await sql.query<{inserted: string}>(
-    `with ins as (
-       insert into payment (payment_id, order_id, state, currency_code, amount, decline_code,
-                            provider, provider_reference, request_fingerprint, created_at, updated_at,
-                            captured_amount, capture_reference)
-       values ($1, $2, $3, $4, $5::numeric, $6, $7, $8, $9, $10, $11, $12::numeric, $13)
-       on conflict (payment_id) do nothing
-       returning 1),
-     ev as (${outboxInsertSql(14, 'where exists (select 1 from ins)')} returning 1)
-     select (select count(*) from ins) as inserted`,
-    [
-      p.id,
-      p.orderId,
-      p.state,
-      p.amount.currencyCode,
-      numeric(p.amount),
-      p.declineCode,
-      p.provider,
-      p.providerReference,
-      p.requestFingerprint,
-      p.createdAt,
-      p.updatedAt,
-      numeric(p.capturedAmount),
-      captureReference ?? '',
-      ...outboxParams(events),
-    ],
-  );
-  return row.inserted !== '0';
+): Promise<void> {
+  for (const entry of entries) {
+    await sql.execute(
+      `with t as (
+         insert into ledger_transaction (payment_id, order_id, kind, refund_id, created_at)
+         values ($1, $2, $3, $4, $5) returning ledger_transaction_id)
+       insert into ledger_posting (ledger_transaction_id, account, currency_code, amount)
+       select t.ledger_transaction_id, u.account, $6, u.amount
+         from t, unnest($7::text[], $8::numeric[]) as u(account, amount)`,
+      [
+        payment.id,
+        payment.orderId,
+        entry.kind,
+        entry.refundId ?? null,
+        payment.updatedAt,
+        payment.amount.currencyCode,
+        entry.postings.map(p => p.account),
+        entry.postings.map(p => numeric(p.amount)),
+      ],
+    );
+  }
 }
 
 export class PgPaymentStore implements PaymentStore {
@@ -219,30 +283,86 @@ export class PgPaymentStore implements PaymentStore {
     return result;
   }
 
-  async insert(payment: Payment, captureReference?: string): Promise<boolean> {
-    const inserted = await insertPayment(
-      this.db,
-      this.encode,
-      payment,
-      captureReference,
+  async insertPending(payment: Payment): Promise<boolean> {
+    // One statement, no transaction: the hot path's first write. A PENDING payment has
+    // no event and no ledger entry yet (nothing is known to have happened).
+    const p = payment.snapshot();
+    const inserted = await this.db.execute(
+      `insert into payment (payment_id, order_id, state, currency_code, amount, provider,
+                            request_fingerprint, created_at, updated_at)
+       values ($1, $2, $3, $4, $5::numeric, $6, $7, $8, $9)
+       on conflict (payment_id) do nothing`,
+      [
+        p.id,
+        p.orderId,
+        p.state,
+        p.amount.currencyCode,
+        numeric(p.amount),
+        p.provider,
+        p.requestFingerprint,
+        p.createdAt,
+        p.updatedAt,
+      ],
     );
-    if (inserted && payment.events.length > 0) this.afterCommit();
-    return inserted;
+    return inserted > 0;
   }
 
-  async find(paymentId: string): Promise<Payment | undefined> {
+  async find(paymentId: string): Promise<PaymentRecord | undefined> {
     const [row] = await this.db.query<PaymentRow>(
       `${SELECT_PAYMENT} where p.payment_id = $1`,
       [paymentId],
     );
-    return row && toPayment(row);
+    return row && toRecord(row);
   }
 
   async listByOrder(orderId: string): Promise<Payment[]> {
     const rows = await this.db.query<PaymentRow>(
-      `${SELECT_PAYMENT} where p.order_id = $1 order by p.created_at, p.payment_id`,
+      `${SELECT_PAYMENT} where p.order_id = $1 and not p.tombstone
+        order by p.created_at, p.payment_id`,
       [orderId],
     );
     return rows.map(toPayment);
+  }
+
+  async pendingBefore(before: Date, limit: number): Promise<string[]> {
+    const rows = await this.db.query<{payment_id: string}>(
+      `select payment_id from payment where state = 'pending' and created_at < $1
+        order by created_at limit $2`,
+      [before, limit],
+    );
+    return rows.map(r => r.payment_id);
+  }
+
+  async ledgerBalances(filter: LedgerFilter): Promise<LedgerBalances> {
+    const params = [filter.orderId || null, filter.currencyCode || null];
+    const where = `($1::text is null or t.order_id = $1)
+                   and ($2::text is null or lp.currency_code = $2)`;
+    const rows = await this.db.query<{
+      account: LedgerAccount;
+      currency_code: string;
+      balance: string;
+    }>(
+      `select lp.account, lp.currency_code, sum(lp.amount)::text as balance
+         from ledger_posting lp
+         join ledger_transaction t using (ledger_transaction_id)
+        where ${where}
+        group by lp.currency_code, lp.account
+        order by lp.currency_code, lp.account`,
+      params,
+    );
+    const [count] = await this.db.query<{n: string}>(
+      `select count(distinct t.ledger_transaction_id) as n
+         from ledger_transaction t
+         join ledger_posting lp using (ledger_transaction_id)
+        where ${where}`,
+      params,
+    );
+    return {
+      balances: rows.map(r => ({
+        account: r.account,
+        balance: Money.of(r.balance, r.currency_code),
+      })),
+      transactionCount: Number(count.n),
+    };
   }
 }

@@ -4,9 +4,10 @@
  * every outcome on purpose (see SANDBOX_TEST_TOKENS).
  *
  * Like a real provider it keeps idempotency keys: the same key with the same request
- * returns the first answer; the same key with another request is refused. Unlike a real
- * provider it keeps them in memory only (the most recent SANDBOX_KEYS_KEPT), so they do
- * not survive a restart of the service.
+ * returns the first answer; the same key with another request is refused; and it can be
+ * asked what it did under a key (`lookup`). Where it keeps them is a SandboxKeyStore:
+ * PostgreSQL in the service (PgSandboxKeyStore, so the keys survive a restart of
+ * Payment as a real provider's do), memory in unit tests.
  */
 import {randomUUID} from 'node:crypto';
 import type {DeploymentEnv} from '../../../common/auth/auth_config.js';
@@ -17,7 +18,11 @@ import {
 } from '../../../common/errors/domain_error.js';
 import {fingerprint} from '../../../common/idempotency/fingerprint.js';
 import {Dec, type Money} from '../../../common/money/money.js';
-import type {AuthorizationResult, PaymentProvider} from '../app/ports.js';
+import type {
+  AuthorizationResult,
+  PaymentProvider,
+  ProviderRecord,
+} from '../app/ports.js';
 
 /** What the sandbox does with an authorization made with a token. */
 export interface SandboxTestToken {
@@ -75,9 +80,49 @@ export const SANDBOX_KEYS_KEPT = 100_000;
 const TOKENS = new Map(SANDBOX_TEST_TOKENS.map(t => [t.token, t]));
 const MAX_AMOUNT = new Dec(SANDBOX_MAX_AMOUNT);
 
-interface Remembered {
+export type SandboxOperation = ProviderRecord['operation'];
+
+/** What the sandbox answered under one idempotency key. */
+export interface SandboxKeyEntry {
+  operation: SandboxOperation;
+  /** Of the request, to tell a retry from a reused key. */
   fingerprint: string;
-  answer: unknown;
+  /** The answer as JSON-safe data (an AuthorizationResult or `{reference}`). */
+  answer: AuthorizationResult | {reference: string};
+}
+
+/** Where the sandbox keeps its idempotency keys. */
+export interface SandboxKeyStore {
+  /**
+   * Stores `entry` under `key` unless the key is taken, atomically; returns what is
+   * stored under the key afterwards (`entry`, or the first one).
+   */
+  remember(key: string, entry: SandboxKeyEntry): Promise<SandboxKeyEntry>;
+  recall(key: string): Promise<SandboxKeyEntry | undefined>;
+}
+
+/** Keys in memory, the most recent SANDBOX_KEYS_KEPT: for unit tests and demos. */
+export class InMemorySandboxKeyStore implements SandboxKeyStore {
+  private readonly keys = new Map<string, SandboxKeyEntry>();
+
+  async remember(
+    key: string,
+    entry: SandboxKeyEntry,
+  ): Promise<SandboxKeyEntry> {
+    const seen = this.keys.get(key);
+    if (seen) return seen;
+    this.keys.set(key, entry);
+    if (this.keys.size > SANDBOX_KEYS_KEPT) {
+      // Maps iterate in insertion order: the first key is the oldest.
+      const oldest = this.keys.keys().next().value;
+      if (oldest !== undefined) this.keys.delete(oldest);
+    }
+    return entry;
+  }
+
+  async recall(key: string): Promise<SandboxKeyEntry | undefined> {
+    return this.keys.get(key);
+  }
 }
 
 /**
@@ -88,6 +133,7 @@ interface Remembered {
  */
 export function createSandboxPaymentProvider(
   deployment: DeploymentEnv,
+  keys: SandboxKeyStore = new InMemorySandboxKeyStore(),
 ): SandboxPaymentProvider {
   if (deployment === 'production') {
     throw new ConfigError(
@@ -96,12 +142,15 @@ export function createSandboxPaymentProvider(
       deployment,
     );
   }
-  return new SandboxPaymentProvider();
+  return new SandboxPaymentProvider(keys);
 }
 
 export class SandboxPaymentProvider implements PaymentProvider {
   readonly name = 'sandbox';
-  private readonly keys = new Map<string, Remembered>();
+
+  constructor(
+    private readonly keys: SandboxKeyStore = new InMemorySandboxKeyStore(),
+  ) {}
 
   async authorize(req: {
     idempotencyKey: string;
@@ -117,6 +166,7 @@ export class SandboxPaymentProvider implements PaymentProvider {
     }
     return this.once(
       req.idempotencyKey,
+      'authorize',
       // The token is remembered only as a hash, like everywhere else in the service.
       {
         amount: req.amount.toString(),
@@ -140,6 +190,7 @@ export class SandboxPaymentProvider implements PaymentProvider {
   }): Promise<{reference: string}> {
     return this.once(
       req.idempotencyKey,
+      'capture',
       {
         authorization: req.authorizationReference,
         amount: req.amount.toString(),
@@ -155,6 +206,7 @@ export class SandboxPaymentProvider implements PaymentProvider {
   }): Promise<{reference: string}> {
     return this.once(
       req.idempotencyKey,
+      'void',
       {authorization: req.authorizationReference},
       () => ({reference: newReference()}),
     );
@@ -167,6 +219,7 @@ export class SandboxPaymentProvider implements PaymentProvider {
   }): Promise<{reference: string}> {
     return this.once(
       req.idempotencyKey,
+      'refund',
       {
         authorization: req.authorizationReference,
         amount: req.amount.toString(),
@@ -176,24 +229,38 @@ export class SandboxPaymentProvider implements PaymentProvider {
     );
   }
 
-  /** Answers a key once; repeats get the first answer, other requests are refused. */
-  private once<T>(key: string, request: unknown, answer: () => T): T {
-    const print = fingerprint(request);
-    const seen = this.keys.get(key);
-    if (seen) {
-      if (seen.fingerprint !== print) {
-        throw new IdempotencyConflictError('idempotency_key', key);
-      }
-      return seen.answer as T;
+  async lookup(idempotencyKey: string): Promise<ProviderRecord | undefined> {
+    const entry = await this.keys.recall(idempotencyKey);
+    if (!entry) return undefined;
+    return entry.operation === 'authorize'
+      ? {operation: 'authorize', result: entry.answer as AuthorizationResult}
+      : {
+          operation: entry.operation,
+          reference: (entry.answer as {reference: string}).reference,
+        };
+  }
+
+  /**
+   * Answers a key once; repeats get the first answer, other requests are refused. The
+   * answer is made first and then stored unless the key is taken: a concurrent first
+   * call with the same key gets the stored answer, never a second one.
+   */
+  private async once<T extends SandboxKeyEntry['answer']>(
+    key: string,
+    operation: SandboxOperation,
+    request: unknown,
+    answer: () => T,
+  ): Promise<T> {
+    const print = fingerprint({operation, request});
+    const stored = await this.keys.remember(key, {
+      operation,
+      fingerprint: print,
+      answer: answer(),
+    });
+    if (stored.fingerprint !== print) {
+      throw new IdempotencyConflictError('idempotency_key', key);
     }
-    const fresh = answer();
-    this.keys.set(key, {fingerprint: print, answer: fresh});
-    if (this.keys.size > SANDBOX_KEYS_KEPT) {
-      // Maps iterate in insertion order: the first key is the oldest.
-      const oldest = this.keys.keys().next().value;
-      if (oldest !== undefined) this.keys.delete(oldest);
-    }
-    return fresh;
+    return stored.answer as T;
   }
 }
 

@@ -11,14 +11,19 @@ import {
   moneyFromProto,
   moneyToProto,
 } from '../../../common/money/money_proto.js';
-import type {
-  Payment,
-  PaymentEvent,
-  PaymentState,
-  Refund,
+import type {LedgerBalances} from '../app/ports.js';
+import type {LedgerAccount} from '../domain/ledger.js';
+import {
+  VoidTombstone,
+  type Payment,
+  type PaymentEvent,
+  type PaymentRecord,
+  type PaymentState,
+  type Refund,
 } from '../domain/payment.js';
 
 const STATES: Record<PaymentState, paymentv1.PaymentState> = {
+  pending: paymentv1.PaymentState.PENDING,
   authorized: paymentv1.PaymentState.AUTHORIZED,
   declined: paymentv1.PaymentState.DECLINED,
   captured: paymentv1.PaymentState.CAPTURED,
@@ -55,7 +60,25 @@ export function refundToProto(r: Refund): paymentv1.Refund {
   });
 }
 
-export function paymentToProto(p: Payment): paymentv1.Payment {
+const ACCOUNTS: Record<LedgerAccount, paymentv1.LedgerAccount> = {
+  customer_funds: paymentv1.LedgerAccount.CUSTOMER_FUNDS,
+  authorized_holds: paymentv1.LedgerAccount.AUTHORIZED_HOLDS,
+  merchant_revenue: paymentv1.LedgerAccount.MERCHANT_REVENUE,
+};
+
+/**
+ * A payment, or a tombstone as a VOIDED payment with only its id and times (no order,
+ * no amount: nothing was ever asked of it).
+ */
+export function paymentToProto(p: PaymentRecord): paymentv1.Payment {
+  if (p instanceof VoidTombstone) {
+    return create(paymentv1.PaymentSchema, {
+      paymentId: p.id,
+      state: paymentv1.PaymentState.VOIDED,
+      createTime: timestampFromDate(p.createdAt),
+      updateTime: timestampFromDate(p.createdAt),
+    });
+  }
   return create(paymentv1.PaymentSchema, {
     paymentId: p.id,
     orderId: p.orderId,
@@ -92,4 +115,15 @@ export function paymentEvent(p: Payment, event: PaymentEvent): OutgoingEvent {
     type: paymentv1.PaymentSchema.typeName,
     body: toBinary(paymentv1.PaymentSchema, paymentToProto(p)),
   };
+}
+
+export function ledgerBalancesToProto(
+  b: LedgerBalances,
+): paymentv1.LedgerBalance[] {
+  return b.balances.map(({account, balance}) =>
+    create(paymentv1.LedgerBalanceSchema, {
+      account: ACCOUNTS[account],
+      balance: moneyToProto(balance),
+    }),
+  );
 }

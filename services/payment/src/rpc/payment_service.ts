@@ -12,6 +12,7 @@ import type {RefundPayment} from '../app/refund_payment.js';
 import type {VoidPayment} from '../app/void_payment.js';
 import {
   chargeableFromProto,
+  ledgerBalancesToProto,
   optionalChargeableFromProto,
   paymentToProto,
   refundToProto,
@@ -69,7 +70,18 @@ export function createPaymentService(
 
     async listPayments(req) {
       const payments = await uc.read.ofOrder(req.orderId);
-      return {payments: payments.map(paymentToProto)};
+      return {payments: payments.map(p => paymentToProto(p))};
+    },
+
+    async getLedgerBalances(req) {
+      const ledger = await uc.read.ledger({
+        orderId: req.orderId,
+        currencyCode: req.currencyCode,
+      });
+      return {
+        balances: ledgerBalancesToProto(ledger),
+        transactionCount: BigInt(ledger.transactionCount),
+      };
     },
   };
 }

@@ -5,6 +5,7 @@
  */
 import {Migration} from '@mikro-orm/migrations';
 import {OUTBOX_TABLE_SQL} from '../../../../common/outbox/outbox.js';
+import {Migration0002PendingLedger} from './0002_pending_ledger.js';
 
 export class Migration0001Initial extends Migration {
   override up(): void {
@@ -64,4 +65,5 @@ export class Migration0001Initial extends Migration {
 
 export const PAYMENT_MIGRATIONS = [
   {name: '0001_initial', class: Migration0001Initial},
+  {name: '0002_pending_ledger', class: Migration0002PendingLedger},
 ];
