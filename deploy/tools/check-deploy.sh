@@ -80,7 +80,6 @@ ADMIN_RPCS=(
   agora.pricing.v1.PricingService/CreatePriceRule
   agora.pricing.v1.PricingService/ListPriceRules
   agora.pricing.v1.PricingService/DeletePriceRule
-  agora.inventory.v1.InventoryService/AdjustStock
   agora.inventory.v1.InventoryService/SetLowStockThreshold
   agora.inventory.v1.InventoryService/ListLowStockAlerts
   agora.inventory.v1.InventoryService/WatchLowStockAlerts
@@ -92,6 +91,7 @@ SAGA_RPCS=(
   agora.inventory.v1.InventoryService/CommitReservation
   agora.inventory.v1.InventoryService/ReleaseReservation
   agora.inventory.v1.InventoryService/GetReservation
+  agora.inventory.v1.InventoryService/AdjustStock
   'agora.payment.v1.PaymentService/*'
 )
 SAGA_ROLES=admin,service:order
