@@ -104,6 +104,8 @@ const SAGA = [
   'InventoryService/CommitReservation',
   'InventoryService/ReleaseReservation',
   'InventoryService/GetReservation',
+  // Order restocks a cancelled order's units.
+  'InventoryService/AdjustStock',
 ];
 
 function expected(path: string, caller: Caller): 'allowed' | Code {
