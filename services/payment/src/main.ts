@@ -37,6 +37,14 @@ await runService('payment', async ctx => {
     100,
     3_600_000,
   );
+  // How long GetPayment and VoidPayment wait for a fresh PENDING payment's answer (its
+  // authorization is in flight and runs to its end) before answering "unknown yet".
+  const pendingWaitMs = env.int(
+    'AGORA_PAYMENT_PENDING_WAIT_MS',
+    1_000,
+    0,
+    60_000,
+  );
   const resolveEveryMs = env.int(
     'AGORA_PAYMENT_RESOLVE_EVERY_MS',
     5_000,
@@ -93,9 +101,9 @@ await runService('payment', async ctx => {
   const service = createPaymentService({
     authorize: new AuthorizePayment(store, provider, clock),
     capture: new CapturePayment(store, provider, clock),
-    void: new VoidPayment(store, provider, clock, pending),
+    void: new VoidPayment(store, provider, clock, pending, pendingWaitMs),
     refund: new RefundPayment(store, provider, clock),
-    read: new ReadPayments(store, pending),
+    read: new ReadPayments(store, pending, pendingWaitMs),
   });
   return {bindings: [bindService(PaymentService, service)]};
 });

@@ -1,3 +1,4 @@
+import {jest} from '@jest/globals';
 import {
   DomainError,
   IdempotencyConflictError,
@@ -223,6 +224,37 @@ describe('AuthorizePayment', () => {
       );
       expect(a.providerReference).toBe(b.providerReference);
       expect(store.committedEvents).toHaveLength(1);
+    });
+
+    it('writes nothing and asks no provider when the caller has gone before the payment is written', async () => {
+      const err = await authorize
+        .execute(command({capture: true, callerGone: () => true}))
+        .catch((e: unknown) => e);
+
+      expect((err as DomainError).kind).toBe('unavailable');
+      expect(await store.find(PAYMENT_ID)).toBeUndefined();
+      expect(provider.authorize).not.toHaveBeenCalled();
+    });
+
+    it('finishes and records the sale when the caller leaves after the PENDING row is written', async () => {
+      let rowWritten = false;
+      const insert = store.insertPending.bind(store);
+      jest.spyOn(store, 'insertPending').mockImplementation(async payment => {
+        const inserted = await insert(payment);
+        rowWritten = true;
+        return inserted;
+      });
+
+      const payment = await authorize.execute(
+        command({capture: true, callerGone: () => rowWritten}),
+      );
+
+      // Stopping here would leave the row PENDING ("outcome unknown") until the
+      // resolver's cut-off, and the saga's recovery waiting on it.
+      expect(payment.state).toBe('captured');
+      expect((await store.payment(PAYMENT_ID))?.state).toBe('captured');
+      expect(provider.authorize).toHaveBeenCalledTimes(1);
+      expect(provider.capture).toHaveBeenCalledTimes(1);
     });
 
     it('rejects an amount finer than the minor unit when it is 10.001 USD', async () => {

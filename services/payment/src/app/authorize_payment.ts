@@ -27,8 +27,10 @@ export interface AuthorizePaymentCommand {
   capture?: boolean;
   /**
    * True once the caller stopped waiting (its deadline passed or it cancelled). Checked
-   * right before the provider is called, so a caller that gave up costs no provider
-   * call; the PENDING row stays and is resolved (as not received) past the cut-off.
+   * once, before the PENDING row is written: a caller that gave up by then costs
+   * nothing and leaves nothing behind. Once the row is written the authorization runs
+   * to its end whether or not the caller still waits, so the row always gets the
+   * provider's answer within one provider call, not only at the resolver's cut-off.
    */
   callerGone?: () => boolean;
 }
@@ -66,6 +68,9 @@ export class AuthorizePayment {
    */
   async execute(cmd: AuthorizePaymentCommand): Promise<Payment> {
     cmd.amount.assertChargeable('amount');
+    if (cmd.callerGone?.()) {
+      throw new CallerGoneError(cmd.paymentId);
+    }
     const print = authorizationFingerprint(cmd);
     const fresh = {
       id: cmd.paymentId,
@@ -94,10 +99,10 @@ export class AuthorizePayment {
       if (stored.state !== 'pending') return stored;
     }
 
-    if (cmd.callerGone?.()) {
-      throw new CallerGoneError(cmd.paymentId);
-    }
-    // The provider is called outside any transaction: a database connection must not
+    // From here on nothing checks whether the caller still waits: stopping between the
+    // PENDING row and the provider's answer would strand the row as "outcome unknown"
+    // (a retry or lookup could not tell whether the provider got the call) until the
+    // resolver's cut-off. The provider is called outside any transaction: a database connection must not
     // wait on a network call. Two concurrent attempts may both get here; the provider's
     // idempotency key gives both the same answer, and the row update below records it
     // once.
@@ -155,12 +160,12 @@ export class AuthorizePayment {
   }
 }
 
-/** The caller's deadline passed before anything was charged; nothing was. */
+/** The caller gave up before anything was written or charged; nothing was. */
 class CallerGoneError extends DomainError {
   constructor(paymentId: string) {
     super(
       'unavailable',
-      `payment ${paymentId} was not attempted: the caller's deadline passed while it waited; nothing was charged`,
+      `payment ${paymentId} was not attempted: the caller had stopped waiting; nothing was charged`,
       {paymentId},
     );
   }

@@ -10,17 +10,21 @@ export class ReadPayments {
   constructor(
     private readonly store: PaymentStore,
     private readonly pending: ResolvePendingPayments,
+    /** How long a read waits for the answer of an authorization in flight (ms). */
+    private readonly pendingWaitMs = 0,
   ) {}
 
   /**
    * The payment (or tombstone), or NOT_FOUND. A payment PENDING past the cut-off is
-   * resolved first, so a caller never waits on the periodic resolver.
+   * resolved first, so a caller never waits on the periodic resolver; a fresh PENDING
+   * one is waited for up to `pendingWaitMs`, so a saga's recovery usually gets a state
+   * it can act on at the first ask.
    */
   async payment(paymentId: string): Promise<PaymentRecord> {
-    let found = await this.store.find(paymentId);
-    if (found && this.pending.isOverdue(found)) {
-      found = await this.pending.one(paymentId);
-    }
+    const found = await this.pending.awaitOutcome(
+      paymentId,
+      this.pendingWaitMs,
+    );
     if (!found) throw new UnknownPaymentError(paymentId);
     return found;
   }

@@ -5,6 +5,12 @@
  * take here, no request of ours can still be waiting for the provider, so its answer is
  * final: ask the provider what it did under the payment's idempotency keys and record
  * that. Runs periodically, and on demand when GetPayment or VoidPayment meets such a row.
+ *
+ * Within the cut-off a PENDING payment is an authorization still in flight (it runs to
+ * its end even when its caller left, see AuthorizePayment), so its answer is normally a
+ * provider call away: lookups wait for it briefly (awaitOutcome) instead of answering
+ * "unknown" to a caller that would then have to come back later. Asking the provider
+ * early is no shortcut: a key it has not received yet may still arrive and be charged.
  */
 import {NOT_RECEIVED_BY_PROVIDER, Payment} from '../domain/payment.js';
 import type {PaymentRecord} from '../domain/payment.js';
@@ -18,6 +24,9 @@ import type {
   ProviderReceipt,
 } from './ports.js';
 
+/** How often awaitOutcome looks at a PENDING row again. */
+const POLL_MS = 50;
+
 export class ResolvePendingPayments {
   constructor(
     private readonly store: PaymentStore,
@@ -26,6 +35,26 @@ export class ResolvePendingPayments {
     /** How long a payment may stay PENDING before the provider is asked (ms). */
     readonly cutoffMs: number,
   ) {}
+
+  /**
+   * The payment with its outcome known where that can be had within `waitMs`: a fresh
+   * PENDING payment is polled until its authorization records the answer, one past
+   * the cut-off is resolved. Still PENDING after `waitMs` means an authorization that
+   * is slow or died with its process; the resolver settles it at the cut-off.
+   */
+  async awaitOutcome(
+    paymentId: string,
+    waitMs: number,
+  ): Promise<PaymentRecord | undefined> {
+    for (let waited = 0; ; waited += POLL_MS) {
+      const found = await this.store.find(paymentId);
+      if (!(found instanceof Payment) || found.state !== 'pending')
+        return found;
+      if (this.isOverdue(found)) return this.one(paymentId);
+      if (waited >= waitMs) return found;
+      await new Promise(resolve => setTimeout(resolve, POLL_MS));
+    }
+  }
 
   /** True when `record` is PENDING and older than the cut-off. */
   isOverdue(record: PaymentRecord): record is Payment {

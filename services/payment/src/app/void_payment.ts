@@ -13,18 +13,24 @@ export class VoidPayment {
     private readonly provider: PaymentProvider,
     private readonly clock: Clock,
     private readonly pending: ResolvePendingPayments,
+    /** How long a void waits for the answer of an authorization in flight (ms). */
+    private readonly pendingWaitMs = 0,
   ) {}
 
   /**
    * Voids and returns the payment. A payment id never seen gets a VOIDED tombstone, so
    * an authorization that arrives late (the caller gave up on it) declines instead of
-   * charging. A PENDING payment past the cut-off is resolved first; within it the
-   * outcome is unknown and this throws PaymentOutcomeUnknownError (ABORTED). Idempotent:
+   * charging. A PENDING payment past the cut-off is resolved first; a fresh one is
+   * waited for up to `pendingWaitMs` (its authorization runs to its end, so the answer
+   * is usually that close); still PENDING after that, the outcome is unknown and this
+   * throws PaymentOutcomeUnknownError (ABORTED) for the caller to retry. Idempotent:
    * VOIDED and DECLINED payments come back unchanged, with no provider call. The row
    * stays locked across the provider call so a concurrent capture cannot charge what is
    * being released (see CapturePayment).
    */
   async execute(paymentId: string): Promise<PaymentRecord> {
+    // Outside the transaction: no connection or row lock is held while waiting.
+    await this.pending.awaitOutcome(paymentId, this.pendingWaitMs);
     const now = this.clock.now();
     return this.store.tx(async tx => {
       let record = await tx.lock(paymentId);
