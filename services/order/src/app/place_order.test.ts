@@ -33,6 +33,9 @@ function system(pricing: PricingGateway = fakePricing()) {
     backoffMs: 0,
     maxBackoffMs: 0,
     maxAttempts: 5,
+    unknownOutcomeRetryMs: 0,
+    unknownOutcomeMaxAttempts: 5,
+    concurrency: 1,
   });
   return {store, inventory, payment, useCase, recovery};
 }

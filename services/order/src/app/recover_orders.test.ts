@@ -20,6 +20,9 @@ const policy: RecoveryPolicy = {
   backoffMs: 1_000,
   maxBackoffMs: 60_000,
   maxAttempts: 3,
+  unknownOutcomeRetryMs: 2_000,
+  unknownOutcomeMaxAttempts: 5,
+  concurrency: 4,
 };
 
 function world() {
@@ -118,21 +121,22 @@ describe('RecoverOrders', () => {
   it('back-off and parking: an order that keeps failing is retried later, then parked, and does not starve newer ones', async () => {
     const w = world();
     const [stuck] = await w.pending(1);
-    w.payment.payments.set(stuck.paymentId, {
-      state: 'pending',
-      captured: undefined,
-      refunds: new Map(),
-    });
+    w.inventory.down = true;
+    const asked = () => w.inventory.calls.filter(c => c === 'state').length;
     const r = w.recovery();
     expect(await r.execute()).toBe(0); // attempt 1 fails
     expect(await r.execute()).toBe(0); // not due yet: nothing tried
-    expect(w.payment.calls.filter(c => c === 'void')).toHaveLength(1);
+    expect(asked()).toBe(1);
     w.advance(1_000);
     await r.execute(); // attempt 2
-    w.advance(2_000);
+    w.advance(1_999);
+    await r.execute(); // the back-off doubled: not due yet
+    expect(asked()).toBe(2);
+    w.advance(1);
     await r.execute(); // attempt 3: parked
     expect(w.parked).toEqual([stuck.id]);
     expect(await w.store.parkedCount()).toBe(1);
+    w.inventory.down = false;
     w.advance(3_600_000);
     const calls = w.payment.calls.length;
     // A newer interrupted saga is settled; the parked one is not tried again.
@@ -148,5 +152,49 @@ describe('RecoverOrders', () => {
     expect(await r.execute()).toBe(1);
     expect(w.payment.calls.slice(calls)).toEqual(['void']);
     expect((await w.store.find('newer'))?.state).toBe('failed');
+  });
+
+  it('retries an order whose payment outcome is unknown every 2 s past maxAttempts, and settles it once Payment answers', async () => {
+    const w = world();
+    const [waiting] = await w.pending(1);
+    w.payment.payments.set(waiting.paymentId, {
+      state: 'pending',
+      captured: undefined,
+      refunds: new Map(),
+    });
+    const voids = () => w.payment.calls.filter(c => c === 'void').length;
+    const r = w.recovery();
+    expect(await r.execute()).toBe(0); // attempt 1: outcome unknown
+    w.advance(1_999);
+    await r.execute();
+    expect(voids()).toBe(1); // not due before the 2 s
+    // Attempts 2 to 4, each 2 s after the last: no doubling, no parking at maxAttempts.
+    for (let attempt = 2; attempt <= 4; attempt++) {
+      w.advance(attempt === 2 ? 1 : 2_000);
+      expect(await r.execute()).toBe(0);
+      expect(voids()).toBe(attempt);
+    }
+    expect(w.parked).toEqual([]);
+    w.payment.resolve(waiting.paymentId, undefined); // Payment: nothing was charged
+    w.advance(2_000);
+    expect(await r.execute()).toBe(1);
+    expect((await w.store.find(waiting.id))?.state).toBe('failed');
+  });
+
+  it('parks an order whose payment outcome stays unknown after its own budget of attempts', async () => {
+    const w = world();
+    const [waiting] = await w.pending(1);
+    w.payment.payments.set(waiting.paymentId, {
+      state: 'pending',
+      captured: undefined,
+      refunds: new Map(),
+    });
+    const r = w.recovery();
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      await r.execute();
+      w.advance(2_000);
+    }
+    expect(w.parked).toEqual([waiting.id]);
+    expect(w.payment.calls.filter(c => c === 'void')).toHaveLength(5);
   });
 });

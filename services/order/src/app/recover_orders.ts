@@ -6,13 +6,18 @@
  * (FOR UPDATE SKIP LOCKED, so replicas never take the same order), and the next pass of
  * a replica starts only after the previous one ended. An order that fails is tried again
  * after an exponential back-off; after `maxAttempts` it is parked with its reason (a
- * metric counts them) and no longer competes with newer interrupted sagas.
+ * metric counts them) and no longer competes with newer interrupted sagas. A payment
+ * whose outcome Payment cannot tell yet is different: it is an answer on its way (an
+ * authorization in flight, or one Payment resolves at its cut-off), not a fault, so it
+ * is asked again every `unknownOutcomeRetryMs` with a budget of its own, and the saga
+ * settles within seconds of the answer instead of a doubling back-off later.
  *
  * A PENDING order past the pivot (stock committed) is rolled forward to PAID; one whose
  * steps before the pivot all took effect is driven through the pivot; any other is
  * rolled back with every undo step (each safe whether or not its action took effect).
  */
 import type {Logger} from '../../../common/log/logger.js';
+import {PaymentOutcomeUnknownError} from '../domain/errors.js';
 import type {Order} from '../domain/order.js';
 import type {Clock, OrderStore, RecoveryClaim} from './ports.js';
 import {
@@ -37,6 +42,15 @@ export interface RecoveryPolicy {
   maxBackoffMs: number;
   /** Failed attempts after which an order is parked. */
   maxAttempts: number;
+  /**
+   * The wait after an attempt that met a payment outcome Payment cannot tell yet:
+   * short and fixed, so the order is settled soon after Payment's cut-off.
+   */
+  unknownOutcomeRetryMs: number;
+  /** Such attempts after which the order is parked (they outlast Payment's cut-off). */
+  unknownOutcomeMaxAttempts: number;
+  /** Orders of a pass attempted at once (each is a few calls to other services). */
+  concurrency: number;
 }
 
 export const DEFAULT_RECOVERY_POLICY: RecoveryPolicy = {
@@ -47,6 +61,10 @@ export const DEFAULT_RECOVERY_POLICY: RecoveryPolicy = {
   backoffMs: 1_000,
   maxBackoffMs: 300_000,
   maxAttempts: 12,
+  // Every 2 s for 10 min: far past Payment's 30 s cut-off, yet a few rows at most.
+  unknownOutcomeRetryMs: 2_000,
+  unknownOutcomeMaxAttempts: 300,
+  concurrency: 8,
 };
 
 export class RecoverOrders {
@@ -80,10 +98,20 @@ export class RecoverOrders {
       leaseMs: this.policy.leaseMs,
       limit: this.policy.batch,
     });
+    // The claims are leased to this pass, so they may be worked side by side: one slow
+    // order (a peer's timeout) holds back a worker, not the whole batch.
     let settled = 0;
-    for (const claim of claims) {
-      if (await this.attempt(claim)) settled++;
-    }
+    let next = 0;
+    const worker = async () => {
+      while (next < claims.length) {
+        if (await this.attempt(claims[next++])) settled++;
+      }
+    };
+    const workers = Math.max(
+      1,
+      Math.min(this.policy.concurrency, claims.length),
+    );
+    await Promise.all(Array.from({length: workers}, worker));
     return settled;
   }
 
@@ -96,11 +124,16 @@ export class RecoverOrders {
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       const failed = attempts + 1;
-      const park = failed >= this.policy.maxAttempts;
-      const wait = Math.min(
-        this.policy.maxBackoffMs,
-        this.policy.backoffMs * 2 ** (failed - 1),
-      );
+      const unknown = err instanceof PaymentOutcomeUnknownError;
+      const park = unknown
+        ? failed >= this.policy.unknownOutcomeMaxAttempts
+        : failed >= this.policy.maxAttempts;
+      const wait = unknown
+        ? this.policy.unknownOutcomeRetryMs
+        : Math.min(
+            this.policy.maxBackoffMs,
+            this.policy.backoffMs * 2 ** (failed - 1),
+          );
       const retryAt = park
         ? undefined
         : new Date(this.clock.now().getTime() + wait);
