@@ -184,8 +184,8 @@ async function stockAgrees(): Promise<string[]> {
 /** Every invariant a settled mesh keeps; each entry is how many rows break it. */
 async function books() {
   const join = `from ordering.customer_order o
-     left join payment.payment p on p.payment_id::text = o.payment_id
-     left join inventory.reservation r on r.reservation_id::text = o.reservation_id`;
+     left join payment.payment p on p.payment_id::text = o.payment_id::text
+     left join inventory.reservation r on r.reservation_id::text = o.reservation_id::text`;
   return {
     unsettledOrders: await unsettled(),
     failedWithActiveReservation: await count(
