@@ -289,17 +289,23 @@ describe('intent before effect', () => {
   it('declines a PENDING payment the provider never received once the cut-off passed', async () => {
     const paymentId = id();
     const store = new PgPaymentStore(db, paymentEvent);
+    // The call fails before the provider (a fresh sandbox below) records the key: the
+    // row stays PENDING, as when Payment dies between the row and the provider call.
     const provider = mockPaymentProvider();
+    provider.authorize.mockRejectedValueOnce(
+      new UnavailableError('provider unreachable'),
+    );
     await errorOf(
       new AuthorizePayment(store, provider, {now: () => new Date()}).execute({
         paymentId,
         orderId: `order-${paymentId}`,
         amount: usd('5.00'),
         paymentToken: 'tok_visa',
-        callerGone: () => true,
       }),
     );
-    expect(provider.authorize).not.toHaveBeenCalled();
+    const stranded = await store.find(paymentId);
+    expect(stranded).toBeInstanceOf(Payment);
+    expect((stranded as Payment).state).toBe('pending');
     const clock = movableClock();
     clock.advance(CUTOFF_MS);
     const resolved = await new ResolvePendingPayments(
