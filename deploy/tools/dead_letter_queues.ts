@@ -100,6 +100,9 @@ export async function listDeadLetters(
     for (const queue of queues) {
       const name = deadQueueName(namespace, queue);
       const channel = await connection.createChannel();
+      // A missing queue closes the channel with 404, handled below; without a listener
+      // amqplib would rethrow it as an uncaught error.
+      channel.on('error', () => undefined);
       const letters: DeadLetter[] = [];
       let count = 0;
       try {
@@ -138,6 +141,8 @@ export async function replayDeadLetters(
   const connection = await amqp.connect(url);
   try {
     const channel = await connection.createConfirmChannel();
+    // Errors reach us as rejected calls (a missing queue: 404 from checkQueue).
+    channel.on('error', () => undefined);
     const returned = new Set<string>();
     channel.on('return', (msg: amqp.Message) =>
       returned.add(String(msg.properties.messageId ?? '')),
