@@ -4,11 +4,13 @@
  * publishes them to the event bus after commit. So an event is published if and only if
  * its change committed, and a crash between commit and publish only delays it.
  */
+import {Migration} from '@mikro-orm/migrations';
+import type {Counter} from 'prom-client';
 import type {Database, Sql} from '../db/database.js';
 import type {Logger} from '../log/logger.js';
-import type {EventBus, OutgoingEvent} from '../messaging/event_bus.js';
+import type {OutgoingEvent, PublishOutcome} from '../messaging/event_bus.js';
 import type {ServiceMetrics} from '../telemetry/metrics.js';
-import {detached} from '../telemetry/trace_context.js';
+import {currentTraceCarrier, detached} from '../telemetry/trace_context.js';
 
 /** DDL for a service's outbox table; services include it in their first migration. */
 export const OUTBOX_TABLE_SQL = `
@@ -22,22 +24,54 @@ create table outbox (
 )`;
 
 /**
- * SQL that appends events passed as four array parameters starting at `$first` (see
+ * The outbox's second version, in every service with an outbox (the last entry of its
+ * migration list): the W3C trace context of the transaction that wrote a row, so the
+ * relay can send it on and consumers join that trace; and the attempts of a row the
+ * broker handed back (no queue bound for its topic), with the time of its next try.
+ */
+export class MigrationOutboxDelivery extends Migration {
+  override up(): void {
+    this.addSql(`
+      alter table outbox
+        add column traceparent text,
+        add column tracestate text,
+        add column attempts integer not null default 0,
+        add column next_attempt_at timestamptz`);
+  }
+}
+
+/** The migration-list entry of MigrationOutboxDelivery. */
+export const OUTBOX_DELIVERY_MIGRATION = {
+  name: 'outbox_0002_delivery',
+  class: MigrationOutboxDelivery,
+};
+
+/**
+ * SQL that appends events passed as six array parameters starting at `$first` (see
  * outboxParams); `where` can make it conditional when it is a CTE of a larger statement.
  */
 export function outboxInsertSql(first: number, where = ''): string {
-  return `insert into outbox (event_id, topic, type, body)
-    select e.* from unnest($${first}::uuid[], $${first + 1}::text[], $${first + 2}::text[],
-                           $${first + 3}::bytea[]) as e(event_id, topic, type, body) ${where}`;
+  const p = (i: number) => `$${first + i}`;
+  return `insert into outbox (event_id, topic, type, body, traceparent, tracestate)
+    select e.* from unnest(${p(0)}::uuid[], ${p(1)}::text[], ${p(2)}::text[],
+                           ${p(3)}::bytea[], ${p(4)}::text[], ${p(5)}::text[])
+      as e(event_id, topic, type, body, traceparent, tracestate) ${where}`;
 }
 
-/** The four array parameters of outboxInsertSql. */
+/**
+ * The six array parameters of outboxInsertSql. Events without a trace context of their
+ * own get the one active now: the transaction writing them.
+ */
 export function outboxParams(events: readonly OutgoingEvent[]): unknown[] {
+  const now = currentTraceCarrier();
+  const traces = events.map(e => e.trace ?? now);
   return [
     events.map(e => e.eventId),
     events.map(e => e.topic),
     events.map(e => e.type),
     events.map(e => Buffer.from(e.body)),
+    traces.map(t => t.traceparent ?? null),
+    traces.map(t => t.tracestate ?? null),
   ];
 }
 
@@ -56,26 +90,71 @@ interface OutboxRow {
   topic: string;
   type: string;
   body: Buffer;
+  traceparent: string | null;
+  tracestate: string | null;
 }
+
+/** What the relay needs of the event bus. */
+export interface EventPublisher {
+  readonly connected: boolean;
+  publish(events: readonly OutgoingEvent[]): Promise<PublishOutcome>;
+}
+
+export interface OutboxRelayOptions {
+  pollMs?: number;
+  batchSize?: number;
+  coalesceMs?: number;
+  /**
+   * How long a pass waits for the broker's confirms. Past it the pass gives up, its
+   * transaction rolls back and the rows stay for the next pass (a late confirm then
+   * means the event is published twice; consumers drop duplicates by event id).
+   */
+  confirmTimeoutMs?: number;
+}
+
+/** Thrown when the broker did not confirm a publish in time. */
+export class ConfirmTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`the broker did not confirm the events within ${ms} ms`);
+    this.name = 'ConfirmTimeoutError';
+  }
+}
+
+/** Backoff of a returned row: 1 s, 2 s, 4 s … up to 5 minutes between tries. */
+const RETURNED_BACKOFF_SQL =
+  "least(power(2, attempts), 300) * interval '1 second'";
 
 /**
  * Publishes outbox rows in id order and deletes them once the broker confirmed them.
  * Replicas can run relays side by side: `for update skip locked` hands each row to one.
+ *
+ * A row the broker hands back (no queue is bound for its topic) is not deleted: it stays,
+ * is counted (agora_outbox_returned_total) and logged, and is tried again with growing
+ * pauses, so an event published before its consumer's queue exists is delivered once
+ * it does, and a topic nobody binds shows up as a growing backlog, not as lost events.
  */
 export class OutboxRelay {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
+  private readonly pollMs: number;
+  private readonly batchSize: number;
+  private readonly coalesceMs: number;
+  private readonly confirmTimeoutMs: number;
+  private returnedCounter: Counter<'topic'> | undefined;
 
   constructor(
     private readonly db: Database,
-    private readonly bus: EventBus,
+    private readonly bus: EventPublisher,
     private readonly log: Logger,
-    private readonly pollMs = 500,
-    private readonly batchSize = 200,
-    private readonly coalesceMs = 10,
-  ) {}
+    options: OutboxRelayOptions = {},
+  ) {
+    this.pollMs = options.pollMs ?? 500;
+    this.batchSize = options.batchSize ?? 200;
+    this.coalesceMs = options.coalesceMs ?? 10;
+    this.confirmTimeoutMs = options.confirmTimeoutMs ?? 5000;
+  }
 
   private soon: NodeJS.Timeout | undefined;
 
@@ -111,31 +190,73 @@ export class OutboxRelay {
     });
   }
 
+  /** Publishes, or throws ConfirmTimeoutError when the confirms take too long. */
+  private async publishBounded(
+    events: readonly OutgoingEvent[],
+  ): Promise<PublishOutcome> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new ConfirmTimeoutError(this.confirmTimeoutMs)),
+        this.confirmTimeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([this.bus.publish(events), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private async drain(): Promise<void> {
     if (!this.bus.connected) return; // rows wait in PostgreSQL until the broker is back
     try {
       for (;;) {
-        const sent = await this.db.tx(async sql => {
+        const selected = await this.db.tx(async sql => {
           const rows = await sql.query<OutboxRow>(
-            `select id, event_id, topic, type, body from outbox
+            `select id, event_id, topic, type, body, traceparent, tracestate
+               from outbox
+              where next_attempt_at is null or next_attempt_at <= now()
               order by id limit $1 for update skip locked`,
             [this.batchSize],
           );
           if (rows.length === 0) return 0;
-          await this.bus.publish(
+          const {returned} = await this.publishBounded(
             rows.map(r => ({
               topic: r.topic,
               eventId: r.event_id,
               type: r.type,
               body: r.body,
+              trace: {
+                ...(r.traceparent ? {traceparent: r.traceparent} : {}),
+                ...(r.tracestate ? {tracestate: r.tracestate} : {}),
+              },
             })),
           );
+          const back = new Set(returned);
+          const kept = rows.filter(r => back.has(r.event_id));
           await sql.query('delete from outbox where id = any($1::bigint[])', [
-            rows.map(r => r.id),
+            rows.filter(r => !back.has(r.event_id)).map(r => r.id),
           ]);
+          if (kept.length > 0) {
+            await sql.query(
+              `update outbox set attempts = attempts + 1,
+                      next_attempt_at = now() + ${RETURNED_BACKOFF_SQL}
+                where id = any($1::bigint[])`,
+              [kept.map(r => r.id)],
+            );
+            for (const r of kept) this.returnedCounter?.inc({topic: r.topic});
+            this.log.warn(
+              'events returned: no queue is bound; kept in the outbox',
+              {
+                events: kept.length,
+                topics: [...new Set(kept.map(r => r.topic))].join(','),
+              },
+            );
+          }
           return rows.length;
         });
-        if (sent < this.batchSize || this.stopped) return;
+        if (selected < this.batchSize || this.stopped) return;
       }
     } catch (err) {
       this.log.warn('outbox relay pass failed; will retry', {
@@ -154,6 +275,11 @@ export class OutboxRelay {
 
   /** Publishes the outbox lag and backlog as gauges of the service's metrics. */
   exposeTo(metrics: ServiceMetrics): void {
+    this.returnedCounter = metrics.counter(
+      'agora_outbox_returned_total',
+      'Events the broker handed back because no queue is bound for their topic (kept and retried)',
+      ['topic'],
+    );
     metrics.gaugeFrom(
       'agora_outbox_lag_seconds',
       'Age of the oldest unpublished event',

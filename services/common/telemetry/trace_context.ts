@@ -3,7 +3,13 @@
  * no-op when the SDK was not loaded): the current trace id for log lines, and a flush at
  * shutdown so the last spans are not lost.
  */
-import {context, ROOT_CONTEXT, trace} from '@opentelemetry/api';
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  trace,
+  type Context,
+} from '@opentelemetry/api';
 import type {LogFields} from '../log/logger.js';
 
 /** `{traceId}` of the call being served, for every log line written inside it. */
@@ -48,4 +54,26 @@ export async function flushTraces(): Promise<void> {
  */
 export function detached<T>(fn: () => T): T {
   return context.with(ROOT_CONTEXT, fn);
+}
+
+/** W3C trace context as it is stored with an outbox row and sent in message headers. */
+export interface TraceCarrier {
+  traceparent?: string;
+  tracestate?: string;
+}
+
+/**
+ * The trace context of the code running now (empty without tracing, or outside any
+ * span): an event written here carries it, so its consumers join this trace.
+ */
+export function currentTraceCarrier(): TraceCarrier {
+  const carrier: TraceCarrier = {};
+  propagation.inject(context.active(), carrier);
+  return carrier;
+}
+
+/** The context a stored or received carrier stands for (the root when it is empty). */
+export function contextFromCarrier(carrier: TraceCarrier): Context {
+  if (!carrier.traceparent) return ROOT_CONTEXT;
+  return propagation.extract(ROOT_CONTEXT, carrier);
 }

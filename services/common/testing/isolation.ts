@@ -13,6 +13,7 @@ import {Redis} from 'ioredis';
 import pg from 'pg';
 import {redactUrl} from '../config/env.js';
 import {applyServiceRoles} from '../db/service_roles.js';
+import {allDurableQueues} from '../messaging/topics.js';
 
 export const ADMIN_PG =
   process.env.AGORA_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -21,8 +22,15 @@ export const REDIS_URL =
 export const AMQP_URL =
   process.env.AGORA_TEST_AMQP ?? 'amqp://guest:guest@127.0.0.1:5672';
 
-/** Durable queues Agora services declare (without the namespace prefix). */
-const DURABLE_QUEUES = ['report.order-events', 'pricing.demand'];
+/**
+ * Durable queues Agora services declare (without the namespace prefix), and the classic
+ * queues of the same consumers from before quorum queues, which older runs left.
+ */
+const DURABLE_QUEUES = [
+  ...allDurableQueues(),
+  'report.order-events',
+  'pricing.demand',
+];
 
 export interface Isolated {
   databaseUrl: string;

@@ -9,6 +9,7 @@ import {startServiceTokens} from '../../common/auth/service_tokens.js';
 import {peerAddress} from '../../common/config/service_config.js';
 import {Bulkhead} from '../../common/concurrency/bulkhead.js';
 import {openPersistence} from '../../common/process/persistence.js';
+import {ALL_ORDER_TOPICS} from '../../common/messaging/topics.js';
 import {runService} from '../../common/process/run_service.js';
 import {createGrpcClient} from '../../common/rpc/grpc_client.js';
 import {bindService} from '../../common/rpc/http_edge.js';
@@ -175,7 +176,7 @@ await runService('order', async ctx => {
   const events = new Hub<Uint8Array>();
   await bus.subscribe({
     queue: 'order.event-watchers',
-    topics: ['order.*'],
+    topics: [ALL_ORDER_TOPICS],
     durable: false,
     handle: async event => events.publish(event.body),
   });

@@ -90,11 +90,9 @@ async function scrape(service: 'order' | 'inventory'): Promise<string> {
 
 describe('an order', () => {
   let orderId: string;
-  beforeAll(async () => {
-    orderId = await placeOrder();
-  }, 30_000);
 
-  it('is one trace across the four services, with PostgreSQL and Redis spans, whose id is in the order log', async () => {
+  /** The trace id in the order's "order paid" log line. */
+  async function orderTraceId(): Promise<string> {
     const logFile = join(
       repoRoot(),
       '.agora',
@@ -109,6 +107,14 @@ describe('an order', () => {
     );
     const traceId = (JSON.parse(line) as {traceId?: string}).traceId;
     expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    return traceId!;
+  }
+  beforeAll(async () => {
+    orderId = await placeOrder();
+  }, 30_000);
+
+  it('is one trace across the four services, with PostgreSQL and Redis spans, whose id is in the order log', async () => {
+    const traceId = await orderTraceId();
 
     // The root span ends last and may reach Jaeger in a later export batch than its
     // children, so wait for every expected operation, then assert on what is there.
@@ -123,9 +129,9 @@ describe('an order', () => {
         s => `${t.processes[s.processID].serviceName} ${s.operationName}`,
       );
     const trace = await eventually(async () => {
-      const t = await jaegerTrace(traceId!);
+      const t = await jaegerTrace(traceId);
       return t && expected.every(op => opsOf(t).includes(op)) ? t : undefined;
-    }, 30_000).catch(() => jaegerTrace(traceId!));
+    }, 30_000).catch(() => jaegerTrace(traceId));
     expect(trace).toBeDefined();
     const ops = opsOf(trace!);
     for (const op of expected) expect(ops).toContain(op);
@@ -136,7 +142,39 @@ describe('an order', () => {
     expect(trace!.spans.filter(s => s.references.length === 0)).toHaveLength(1);
   }, 60_000);
 
+  it("consumer spans join the order's trace", async () => {
+    // The order.paid event carries the trace context of the transaction that wrote it
+    // (outbox row → message headers), so Report's and Pricing's handling of it are
+    // spans of the order's trace, children of a span in it.
+    const traceId = await orderTraceId();
+    const consumers = [
+      'agora-report process order.paid',
+      'agora-pricing process order.paid',
+    ];
+    const trace = await eventually(async () => {
+      const t = await jaegerTrace(traceId);
+      const ops = t?.spans.map(
+        s => `${t.processes[s.processID].serviceName} ${s.operationName}`,
+      );
+      return t && consumers.every(op => ops!.includes(op)) ? t : undefined;
+    }, 30_000).catch(() => jaegerTrace(traceId));
+    expect(trace).toBeDefined();
+    const ids = new Set(trace!.spans.map(s => s.spanID));
+    for (const op of consumers) {
+      const span = trace!.spans.find(
+        s =>
+          `${trace!.processes[s.processID].serviceName} ${s.operationName}` ===
+          op,
+      );
+      expect(span).toBeDefined();
+      expect(span!.traceID).toBe(traceId);
+      // A child of a span of this trace, not a root of its own.
+      expect(span!.references.some(r => ids.has(r.spanID))).toBe(true);
+    }
+  }, 60_000);
+
   it('is printed as a tree of spans by `npm run trace -- ORDER_ID`', async () => {
+    // Runs after the consumer-span test, which waited for Report's span: five services.
     const run = spawnSync(
       process.execPath,
       [join(repoRoot(), 'dist', 'deploy', 'local', 'trace.js'), orderId],
@@ -146,7 +184,7 @@ describe('an order', () => {
     expect(run.status).toBe(0);
     const lines = run.stdout.split('\n');
     expect(lines[0]).toMatch(
-      /^trace [0-9a-f]{32}: \d+ spans in 4 services \(agora-inventory, agora-order, agora-payment, agora-pricing\), [\d.]+ ms$/,
+      /^trace [0-9a-f]{32}: \d+ spans in 5 services \(agora-inventory, agora-order, agora-payment, agora-pricing, agora-report\), [\d.]+ ms$/,
     );
     // The root first, at offset 0, then its children drawn under it.
     expect(lines[2]).toMatch(

@@ -2,6 +2,10 @@
  * Pricing's composition root.
  */
 import {PricingService} from '../../../gen/agora/pricing/v1/pricing_service_pb.js';
+import {
+  PRICE_CHANGED_TOPIC,
+  PRICING_DEMAND,
+} from '../../common/messaging/topics.js';
 import {openPersistence} from '../../common/process/persistence.js';
 import {runService} from '../../common/process/run_service.js';
 import {connectRedis} from '../../common/redis/redis.js';
@@ -15,8 +19,8 @@ import {SetBasePrice} from './app/set_base_price.js';
 import {PRICING_MIGRATIONS} from './infra/migrations/0001_initial.js';
 import {PgPricingStore} from './infra/pg_pricing_store.js';
 import {RedisStockSignals} from './infra/redis_stock_signals.js';
-import {PRICE_CHANGED_TOPIC, priceChangedEvent} from './rpc/mapper.js';
-import {salesFromOrderEvents} from './rpc/order_events.js';
+import {saleFromEvent, salesFromOrderEvents} from './events/order_events.js';
+import {priceChangedEvent} from './rpc/mapper.js';
 import {createPricingService} from './rpc/pricing_service.js';
 
 await runService('pricing', async ctx => {
@@ -78,12 +82,11 @@ await runService('pricing', async ctx => {
   onStop.push(() => clearInterval(demandTimer));
 
   await bus.subscribe({
-    queue: 'pricing.demand',
-    topics: ['order.paid'],
+    queue: PRICING_DEMAND.name,
+    topics: PRICING_DEMAND.topics,
     durable: true,
-    handle: event => recordSale.executeAll(salesFromOrderEvents([event], log)),
-    handleBatch: events =>
-      recordSale.executeAll(salesFromOrderEvents(events, log)),
+    handle: event => recordSale.executeAll([saleFromEvent(event)]),
+    handleBatch: events => recordSale.executeAll(salesFromOrderEvents(events)),
   });
   const priceChanges = new Hub<Uint8Array>();
   await bus.subscribe({

@@ -7,6 +7,7 @@ import {randomUUID} from 'node:crypto';
 import {ReportService} from '../../../gen/agora/report/v1/report_service_pb.js';
 import {openDatabase} from '../../common/db/database.js';
 import {EventBus} from '../../common/messaging/event_bus.js';
+import {REPORT_ORDER_EVENTS} from '../../common/messaging/topics.js';
 import {runService} from '../../common/process/run_service.js';
 import {bindService} from '../../common/rpc/http_edge.js';
 import {ExportSalesReport} from './app/export_sales_report.js';
@@ -21,9 +22,7 @@ import {ReportJobWorker} from './infra/report_job_worker.js';
 import {
   createOrderEventBatchHandler,
   createOrderEventHandler,
-  ORDER_EVENT_TOPICS,
-  ORDER_EVENTS_QUEUE,
-} from './rpc/order_events.js';
+} from './events/order_events.js';
 import {createReportService} from './rpc/report_service.js';
 
 await runService('report', async ({config, env, log, onStop}) => {
@@ -72,8 +71,8 @@ await runService('report', async ({config, env, log, onStop}) => {
   onStop.push(() => bus.close());
   const recordEvent = new RecordOrderEvent(store);
   await bus.subscribe({
-    queue: ORDER_EVENTS_QUEUE,
-    topics: ORDER_EVENT_TOPICS,
+    queue: REPORT_ORDER_EVENTS.name,
+    topics: REPORT_ORDER_EVENTS.topics,
     durable: true,
     handle: createOrderEventHandler(recordEvent, log),
     handleBatch: createOrderEventBatchHandler(recordEvent, log),

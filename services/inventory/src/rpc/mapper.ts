@@ -5,6 +5,7 @@ import {create} from '@bufbuild/protobuf';
 import {timestampFromDate} from '@bufbuild/protobuf/wkt';
 import * as inventoryv1 from '../../../../gen/agora/inventory/v1/inventory_pb.js';
 import type {OutgoingEvent} from '../../../common/messaging/event_bus.js';
+import {LOW_STOCK_TOPIC} from '../../../common/messaging/topics.js';
 import {toBinary} from '@bufbuild/protobuf';
 import type {LowStockAlert} from '../app/ports.js';
 import type {SkuStock} from '../app/read_stock.js';
@@ -100,9 +101,6 @@ export function alertToProto(a: LowStockAlert): inventoryv1.LowStockAlert {
     clearTime: a.clearedAt && timestampFromDate(a.clearedAt),
   });
 }
-
-/** Routing key of low-stock alert events. */
-export const LOW_STOCK_TOPIC = 'inventory.low_stock_alert';
 
 /** The integration event for an alert raised or cleared (written to the outbox). */
 export function alertEvent(a: LowStockAlert): OutgoingEvent {

@@ -5,6 +5,7 @@ import {create, toBinary} from '@bufbuild/protobuf';
 import {timestampFromDate} from '@bufbuild/protobuf/wkt';
 import * as orderv1 from '../../../../gen/agora/order/v1/order_pb.js';
 import type {OutgoingEvent} from '../../../common/messaging/event_bus.js';
+import {ORDER_TOPICS} from '../../../common/messaging/topics.js';
 import {moneyToProto} from '../../../common/money/money_proto.js';
 import type {
   FailureReason,
@@ -67,7 +68,7 @@ export function orderToProto(order: Order): orderv1.Order {
 
 /** Routing key of an order event: order.paid, order.failed, order.cancelled, order.refunded. */
 export function orderTopic(type: OrderEventType): string {
-  return `order.${type}`;
+  return ORDER_TOPICS[type];
 }
 
 /** The integration event written to the outbox with a state change. */

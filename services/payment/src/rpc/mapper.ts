@@ -6,6 +6,7 @@ import {timestampFromDate} from '@bufbuild/protobuf/wkt';
 import * as paymentv1 from '../../../../gen/agora/payment/v1/payment_pb.js';
 import type {Money as MoneyMessage} from '../../../../gen/agora/type/v1/money_pb.js';
 import type {OutgoingEvent} from '../../../common/messaging/event_bus.js';
+import {PAYMENT_TOPICS} from '../../../common/messaging/topics.js';
 import type {Money} from '../../../common/money/money.js';
 import {
   moneyFromProto,
@@ -94,15 +95,6 @@ export function paymentToProto(p: PaymentRecord): paymentv1.Payment {
     updateTime: timestampFromDate(p.updatedAt),
   });
 }
-
-/** Routing keys of payment events, one per thing that can happen to a payment. */
-export const PAYMENT_TOPICS: Readonly<Record<PaymentEvent, string>> = {
-  authorized: 'payment.authorized',
-  declined: 'payment.declined',
-  captured: 'payment.captured',
-  voided: 'payment.voided',
-  refunded: 'payment.refunded',
-};
 
 /**
  * The integration event for something that happened to a payment (written to the

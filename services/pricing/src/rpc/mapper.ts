@@ -6,6 +6,7 @@ import {timestampDate, timestampFromDate} from '@bufbuild/protobuf/wkt';
 import * as orderv1 from '../../../../gen/agora/order/v1/order_pb.js';
 import * as pricingv1 from '../../../../gen/agora/pricing/v1/pricing_pb.js';
 import type {OutgoingEvent} from '../../../common/messaging/event_bus.js';
+import {PRICE_CHANGED_TOPIC} from '../../../common/messaging/topics.js';
 import {moneyToProto} from '../../../common/money/money_proto.js';
 import {InvalidArgumentError} from '../../../common/errors/domain_error.js';
 import type {PriceChange, Sale} from '../app/ports.js';
@@ -107,9 +108,6 @@ export function changeToProto(c: PriceChange): pricingv1.PriceChange {
     changeTime: timestampFromDate(c.changedAt),
   });
 }
-
-/** Routing key of price-change events. */
-export const PRICE_CHANGED_TOPIC = 'pricing.price_changed';
 
 export function priceChangedEvent(c: PriceChange): OutgoingEvent {
   return {

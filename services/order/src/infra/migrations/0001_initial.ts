@@ -4,7 +4,10 @@
  * to one insert and one update.
  */
 import {Migration} from '@mikro-orm/migrations';
-import {OUTBOX_TABLE_SQL} from '../../../../common/outbox/outbox.js';
+import {
+  OUTBOX_DELIVERY_MIGRATION,
+  OUTBOX_TABLE_SQL,
+} from '../../../../common/outbox/outbox.js';
 import {Migration0002SagaRecovery} from './0002_saga_recovery.js';
 
 export class Migration0001Initial extends Migration {
@@ -53,4 +56,5 @@ export class Migration0001Initial extends Migration {
 export const ORDER_MIGRATIONS = [
   {name: '0001_initial', class: Migration0001Initial},
   {name: '0002_saga_recovery', class: Migration0002SagaRecovery},
+  OUTBOX_DELIVERY_MIGRATION,
 ];

@@ -4,7 +4,10 @@
  * capture over the authorization or a refund over the capture.
  */
 import {Migration} from '@mikro-orm/migrations';
-import {OUTBOX_TABLE_SQL} from '../../../../common/outbox/outbox.js';
+import {
+  OUTBOX_DELIVERY_MIGRATION,
+  OUTBOX_TABLE_SQL,
+} from '../../../../common/outbox/outbox.js';
 import {Migration0002PendingLedger} from './0002_pending_ledger.js';
 
 export class Migration0001Initial extends Migration {
@@ -66,4 +69,5 @@ export class Migration0001Initial extends Migration {
 export const PAYMENT_MIGRATIONS = [
   {name: '0001_initial', class: Migration0001Initial},
   {name: '0002_pending_ledger', class: Migration0002PendingLedger},
+  OUTBOX_DELIVERY_MIGRATION,
 ];

@@ -2,7 +2,10 @@
  * Pricing's schema. Amounts are NUMERIC: exact, and never read into a JS number.
  */
 import {Migration} from '@mikro-orm/migrations';
-import {OUTBOX_TABLE_SQL} from '../../../../common/outbox/outbox.js';
+import {
+  OUTBOX_DELIVERY_MIGRATION,
+  OUTBOX_TABLE_SQL,
+} from '../../../../common/outbox/outbox.js';
 
 export class Migration0001Initial extends Migration {
   override up(): void {
@@ -59,4 +62,5 @@ export class Migration0001Initial extends Migration {
 
 export const PRICING_MIGRATIONS = [
   {name: '0001_initial', class: Migration0001Initial},
+  OUTBOX_DELIVERY_MIGRATION,
 ];

@@ -1,7 +1,8 @@
 /**
  * The order events Report consumes, and their mapping to Report's own facts. Like an
  * RPC handler, this is an edge: it decodes the Order service's protobuf, calls one use
- * case and decides what the broker is told (ack, or requeue).
+ * case and decides what the broker is told: ack, requeue (any failure, up to the
+ * queue's delivery limit), or dead-letter (an event that can never be recorded).
  */
 import {fromBinary} from '@bufbuild/protobuf';
 import {timestampDate} from '@bufbuild/protobuf/wkt';
@@ -11,20 +12,13 @@ import {
   InvalidArgumentError,
 } from '../../../common/errors/domain_error.js';
 import type {Logger} from '../../../common/log/logger.js';
-import type {IncomingEvent} from '../../../common/messaging/event_bus.js';
+import {
+  UnrecordableEventError,
+  type IncomingEvent,
+} from '../../../common/messaging/event_bus.js';
 import {moneyFromProto} from '../../../common/money/money_proto.js';
 import type {RecordOrderEvent} from '../app/record_order_event.js';
 import type {OrderFact} from '../domain/order_facts.js';
-
-/** Durable queue (without the namespace): replicas share it, events survive restarts. */
-export const ORDER_EVENTS_QUEUE = 'report.order-events';
-
-/** order.failed is not bound: a failed order sold nothing. */
-export const ORDER_EVENT_TOPICS = [
-  'order.paid',
-  'order.cancelled',
-  'order.refunded',
-];
 
 /**
  * Decodes an order event into the fact Report records, or undefined for an event type
@@ -104,9 +98,10 @@ function unrecordable(err: unknown): boolean {
 }
 
 /**
- * The bus handler. A malformed event is logged and acknowledged: redelivering it would
- * fail the same way forever and, with no dead-letter queue on the bus yet, only spin.
- * Any other error (database down) rejects, and the bus requeues the event.
+ * The bus handler. A malformed event (or one whose facts must not be stored) is
+ * rejected as unrecordable: the broker moves it to the dead letters at once, where it
+ * waits for a fix and a replay instead of being acknowledged and lost. Any other error
+ * (database down) rejects plainly, and the bus requeues the event.
  */
 export function createOrderEventHandler(
   record: RecordOrderEvent,
@@ -124,8 +119,10 @@ export function createOrderEventHandler(
       log.debug(`order event ${outcome}`, {...ids, orderId: fact.orderId});
     } catch (err) {
       if (unrecordable(err)) {
-        log.error('order event dropped: it cannot be recorded', ids, err);
-        return;
+        throw new UnrecordableEventError(
+          `order event ${event.eventId} cannot be recorded`,
+          {cause: err},
+        );
       }
       throw err;
     }
@@ -134,8 +131,9 @@ export function createOrderEventHandler(
 
 /**
  * The handler for events delivered together: the facts of all of them in one store
- * call. Events that cannot be decoded are dropped as above; any other failure rejects,
- * and the bus hands the events to the one-event handler one at a time.
+ * call. Any failure, an unrecordable event included, rejects the batch, and the bus
+ * hands the events to the one-event handler one at a time (which dead-letters only the
+ * unrecordable ones).
  */
 export function createOrderEventBatchHandler(
   record: RecordOrderEvent,
@@ -144,17 +142,8 @@ export function createOrderEventBatchHandler(
   return async events => {
     const facts: OrderFact[] = [];
     for (const event of events) {
-      try {
-        const fact = orderFactFromEvent(event);
-        if (fact) facts.push(fact);
-      } catch (err) {
-        if (!unrecordable(err)) throw err;
-        log.error(
-          'order event dropped: it cannot be recorded',
-          {eventId: event.eventId, topic: event.topic},
-          err,
-        );
-      }
+      const fact = orderFactFromEvent(event);
+      if (fact) facts.push(fact);
     }
     await record.executeAll(facts);
     log.debug('order events recorded', {events: events.length});

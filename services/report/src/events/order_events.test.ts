@@ -3,7 +3,10 @@ import {timestampFromDate} from '@bufbuild/protobuf/wkt';
 import * as orderv1 from '../../../../gen/agora/order/v1/order_pb.js';
 import {InvalidArgumentError} from '../../../common/errors/domain_error.js';
 import {createLogger} from '../../../common/log/logger.js';
-import type {IncomingEvent} from '../../../common/messaging/event_bus.js';
+import {
+  UnrecordableEventError,
+  type IncomingEvent,
+} from '../../../common/messaging/event_bus.js';
 import {RecordOrderEvent} from '../app/record_order_event.js';
 import {InMemoryReportStore} from '../../test/in_memory_report_store.js';
 import {
@@ -110,22 +113,13 @@ describe('createOrderEventHandler()', () => {
     expect(store.lines.size).toBe(1);
   });
 
-  it('acknowledges (drops) a malformed event instead of requeueing it forever', async () => {
+  it('rejects a malformed event as unrecordable, so the bus dead-letters it instead of acknowledging it', async () => {
     const store = new InMemoryReportStore();
-    const lines: string[] = [];
-    const handle = createOrderEventHandler(
-      new RecordOrderEvent(store),
-      createLogger('report-test', 'error', line => lines.push(line)),
-    );
+    const handle = createOrderEventHandler(new RecordOrderEvent(store), log);
     await expect(
       handle(orderEvent(orderv1.OrderEventType.PAID, [])),
-    ).resolves.toBeUndefined();
+    ).rejects.toThrow(UnrecordableEventError);
     expect(store.lines.size).toBe(0);
-    expect(JSON.parse(lines[0])).toMatchObject({
-      level: 'error',
-      msg: 'order event dropped: it cannot be recorded',
-      eventId: 'e-o-1',
-    });
   });
 
   it('rejects when the store fails, so the bus requeues the event', async () => {
@@ -169,26 +163,25 @@ describe('createOrderEventBatchHandler()', () => {
     expect([...store.refunds.keys()]).toEqual(['e-o-1']);
   });
 
-  it('drops an event it cannot decode and records the others', async () => {
+  it('rejects the whole batch, storing nothing, when one event cannot be decoded', async () => {
+    // The bus then handles each event alone: the good one is recorded, the bad one
+    // dead-lettered.
     const store = new InMemoryReportStore();
-    const lines: string[] = [];
     const handle = createOrderEventBatchHandler(
       new RecordOrderEvent(store),
-      createLogger('report-test', 'error', line => lines.push(line)),
+      log,
     );
-    await handle([
-      paidEvent('o-1'),
-      {...paidEvent('o-2'), body: new Uint8Array([0xff, 0xff, 0xff])},
-    ]);
-    expect([...store.lines.keys()]).toEqual(['o-1/1']);
-    expect(JSON.parse(lines[0])).toMatchObject({
-      msg: 'order event dropped: it cannot be recorded',
-      eventId: 'e-o-2',
-    });
+    await expect(
+      handle([
+        paidEvent('o-1'),
+        {...paidEvent('o-2'), body: new Uint8Array([0xff, 0xff, 0xff])},
+      ]),
+    ).rejects.toThrow(InvalidArgumentError);
+    expect(store.lines.size).toBe(0);
   });
 
   it('rejects the whole batch, storing nothing, when one paid order cannot be stored', async () => {
-    // The bus then retries each event alone, and the one-event handler drops the bad one.
+    // The bus then retries each event alone, and the one-event handler dead-letters the bad one.
     const store = new InMemoryReportStore();
     const handle = createOrderEventBatchHandler(
       new RecordOrderEvent(store),
