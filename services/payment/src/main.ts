@@ -95,7 +95,7 @@ await runService('payment', async ctx => {
     capture: new CapturePayment(store, provider, clock),
     void: new VoidPayment(store, provider, clock, pending),
     refund: new RefundPayment(store, provider, clock),
-    read: new ReadPayments(store, pending),
+    read: new ReadPayments(store, pending, () => relay.lagSeconds()),
   });
   return {bindings: [bindService(PaymentService, service)]};
 });
