@@ -123,7 +123,8 @@ export class InMemoryPaymentStore implements PaymentStore {
   async scan(q: ScanQuery): Promise<Payment[]> {
     const key = (p: {updatedAt: Date; id: string}) =>
       `${p.updatedAt.toISOString()}|${p.id}`;
-    const after = q.after && key({updatedAt: q.after.updatedAt, id: q.after.id});
+    const after =
+      q.after && key({updatedAt: q.after.updatedAt, id: q.after.id});
     return [...this.state.payments.values()]
       .map(p => Payment.restore(p))
       .filter(

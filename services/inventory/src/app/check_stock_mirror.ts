@@ -24,7 +24,9 @@ export class CheckStockMirror {
   }> {
     // PostgreSQL first: see mirror_drift.ts for why the order matters.
     const levels = await this.store.allLevels();
-    const mirrored = await this.mirror.read([...new Set(levels.map(l => l.sku))]);
+    const mirrored = await this.mirror.read([
+      ...new Set(levels.map(l => l.sku)),
+    ]);
     const mismatches = mirrorDrift(levels, mirrored);
     let repairedSkus = 0;
     if (repair && mismatches.length > 0) {

@@ -256,7 +256,10 @@ export class RedisStockMirror implements StockMirror, StockMirrorCheck {
 
 /** A SKU's hash (see the layout above); totals undefined when the key is absent. */
 function parseHash(h: Record<string, string>): MirroredSku {
-  const levels = new Map<string, {onHand: number; reserved: number; version: number}>();
+  const levels = new Map<
+    string,
+    {onHand: number; reserved: number; version: number}
+  >();
   for (const [field, value] of Object.entries(h)) {
     const m = /^w:(.*):(on_hand|reserved|version)$/.exec(field);
     if (!m) continue;

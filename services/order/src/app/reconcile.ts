@@ -274,7 +274,14 @@ export class Reconcile {
     outcome: RepairRecord['outcome'],
     detail: string,
   ): RepairRecord {
-    return {kind: d.kind, action, target, outcome, detail, at: this.clock.now()};
+    return {
+      kind: d.kind,
+      action,
+      target,
+      outcome,
+      detail,
+      at: this.clock.now(),
+    };
   }
 }
 

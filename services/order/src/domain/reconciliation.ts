@@ -64,7 +64,10 @@ export interface OrderFacts {
   readonly state: OrderState;
   readonly total: Money;
   readonly refunded: Money;
-  readonly lines: ReadonlyArray<{readonly sku: string; readonly quantity: number}>;
+  readonly lines: ReadonlyArray<{
+    readonly sku: string;
+    readonly quantity: number;
+  }>;
   readonly reservationId: string;
   /** Undo steps the saga still has to retry: recovery owns the order until done. */
   readonly pendingUndo: readonly string[];
@@ -159,7 +162,10 @@ export function compareOrders(c: OrderComparison): Discrepancy[] {
       found.push(...compareUnits(o, reservations));
     } else {
       found.push(
-        ...orphanPayments(payments, `order ${o.id} is ${o.state.toUpperCase()}`),
+        ...orphanPayments(
+          payments,
+          `order ${o.id} is ${o.state.toUpperCase()}`,
+        ),
       );
       found.push(
         ...orphanReservations(
@@ -290,7 +296,9 @@ function compareUnits(
   const sold = sumBySku(o.lines);
   const committed = sumBySku(r.lines);
   const found: Discrepancy[] = [];
-  for (const sku of [...new Set([...sold.keys(), ...committed.keys()])].sort()) {
+  for (const sku of [
+    ...new Set([...sold.keys(), ...committed.keys()]),
+  ].sort()) {
     const s = sold.get(sku) ?? 0;
     const k = committed.get(sku) ?? 0;
     if (s === k) continue;
