@@ -83,6 +83,7 @@ ADMIN_RPCS=(
   agora.inventory.v1.InventoryService/SetLowStockThreshold
   agora.inventory.v1.InventoryService/ListLowStockAlerts
   agora.inventory.v1.InventoryService/WatchLowStockAlerts
+  agora.order.v1.OrderService/Reconcile
   'agora.report.v1.ReportService/*'
 )
 ADMIN_ROLES=admin
@@ -92,6 +93,8 @@ SAGA_RPCS=(
   agora.inventory.v1.InventoryService/ReleaseReservation
   agora.inventory.v1.InventoryService/GetReservation
   agora.inventory.v1.InventoryService/AdjustStock
+  agora.inventory.v1.InventoryService/ScanReservations
+  agora.inventory.v1.InventoryService/CheckStockMirror
   'agora.payment.v1.PaymentService/*'
 )
 SAGA_ROLES=admin,service:order

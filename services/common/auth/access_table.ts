@@ -37,6 +37,8 @@ export const ACCESS_TABLE: Readonly<Record<string, Access>> = {
   'agora.order.v1.OrderService/CancelOrder': 'own_orders',
   'agora.order.v1.OrderService/RefundOrder': 'own_orders',
   'agora.order.v1.OrderService/WatchOrderEvents': 'own_orders',
+  // A pass compares every order, payment and reservation and may refund: operators only.
+  'agora.order.v1.OrderService/Reconcile': 'admin',
 
   'agora.payment.v1.PaymentService/AuthorizePayment': 'saga',
   'agora.payment.v1.PaymentService/CapturePayment': 'saga',
@@ -47,6 +49,10 @@ export const ACCESS_TABLE: Readonly<Record<string, Access>> = {
   // Reconciliation reads it: admins, and the Order service comparing paid orders with
   // captures net of refunds.
   'agora.payment.v1.PaymentService/GetLedgerBalances': 'saga',
+  // The reconciler (in the Order service) reads captures and refunds, and checks the
+  // ledger; nobody else needs every payment.
+  'agora.payment.v1.PaymentService/ScanPayments': 'saga',
+  'agora.payment.v1.PaymentService/CheckLedger': 'saga',
 
   'agora.inventory.v1.InventoryService/ReserveStock': 'saga',
   'agora.inventory.v1.InventoryService/CommitReservation': 'saga',
@@ -57,6 +63,9 @@ export const ACCESS_TABLE: Readonly<Record<string, Access>> = {
   'agora.inventory.v1.InventoryService/WatchStock': 'catalogue',
   // Order restocks a cancelled order's units (a RETURN adjustment, once per derived id).
   'agora.inventory.v1.InventoryService/AdjustStock': 'saga',
+  // The reconciler reads every reservation and checks (and rebuilds) the Redis mirror.
+  'agora.inventory.v1.InventoryService/ScanReservations': 'saga',
+  'agora.inventory.v1.InventoryService/CheckStockMirror': 'saga',
   'agora.inventory.v1.InventoryService/SetLowStockThreshold': 'admin',
   'agora.inventory.v1.InventoryService/ListLowStockAlerts': 'admin',
   'agora.inventory.v1.InventoryService/WatchLowStockAlerts': 'admin',

@@ -9,6 +9,7 @@ import {connectRedis} from '../../common/redis/redis.js';
 import {bindService} from '../../common/rpc/http_edge.js';
 import {Hub} from '../../common/rpc/streams.js';
 import {AdjustStock} from './app/adjust_stock.js';
+import {CheckStockMirror} from './app/check_stock_mirror.js';
 import {ExpireReservations} from './app/expire_reservations.js';
 import {
   CommitReservation,
@@ -132,6 +133,7 @@ await runService('inventory', async ctx => {
     adjust: new AdjustStock(store, mirror),
     setThreshold: new SetLowStockThreshold(store, mirror),
     read: new ReadStock(store),
+    checkMirror: new CheckStockMirror(store, mirror, () => relay.lagSeconds()),
     watchLevels: (skus, fn) => mirror.watch(skus, fn),
     alertEvents,
   });

@@ -19,6 +19,15 @@ import {PlaceOrder} from './app/place_order.js';
 import {ReadOrders} from './app/read_orders.js';
 import {purchaseSteps} from './app/purchase_steps.js';
 import {DEFAULT_RECOVERY_POLICY, RecoverOrders} from './app/recover_orders.js';
+import {
+  DEFAULT_RECONCILE_POLICY,
+  Reconcile,
+  type ReconciliationReport,
+} from './app/reconcile.js';
+import {startPeriodicTask} from '../../common/process/periodic_task.js';
+import {DRIFT_KINDS} from './domain/reconciliation.js';
+import {GrpcReconcileSources} from './infra/clients/grpc_reconcile_sources.js';
+import {PgReconcileStore} from './infra/pg_reconcile_store.js';
 import {outsideCallDeadline} from '../../common/rpc/call_deadline.js';
 import {randomUUID} from 'node:crypto';
 import {
@@ -206,7 +215,87 @@ await runService('order', async ctx => {
           ? 'paid'
           : `failed_${order.failureReason ?? 'internal'}`,
     });
+  // Continuous reconciliation: every minute (one pass at a time across replicas), and on
+  // demand by the Reconcile RPC. The gauges show this replica's last pass.
+  const reconcileEveryMs = env.int(
+    'AGORA_ORDER_RECONCILE_MS',
+    60_000,
+    1_000,
+    86_400_000,
+  );
+  const reconcilePolicy = {
+    ...DEFAULT_RECONCILE_POLICY,
+    windowMs: env.int(
+      'AGORA_ORDER_RECONCILE_WINDOW_MS',
+      DEFAULT_RECONCILE_POLICY.windowMs,
+      60_000,
+      366 * 86_400_000,
+    ),
+    settleMs: env.int(
+      'AGORA_ORDER_RECONCILE_SETTLE_MS',
+      DEFAULT_RECONCILE_POLICY.settleMs,
+      0,
+      3_600_000,
+    ),
+  };
+  let lastReport: ReconciliationReport | undefined;
+  const repairsTotal = metrics.counter(
+    'agora_reconcile_repairs_total',
+    'Repairs made or tried by reconciliation, by kind of discrepancy and outcome',
+    ['kind', 'outcome'],
+  );
+  metrics.gaugeFrom(
+    'agora_reconcile_drift',
+    "Discrepancies found by this replica's last reconciliation pass, by kind",
+    ['kind'],
+    async () =>
+      lastReport
+        ? DRIFT_KINDS.map(kind => ({
+            labels: {kind},
+            value: lastReport!.discrepancies.filter(d => d.kind === kind)
+              .length,
+          }))
+        : [],
+  );
+  metrics.gaugeFrom(
+    'agora_reconcile_last_pass_timestamp_seconds',
+    "When this replica's last reconciliation pass ended",
+    [],
+    async () =>
+      lastReport
+        ? [{labels: {}, value: lastReport.endedAt.getTime() / 1000}]
+        : [],
+  );
+  const reconcile = new Reconcile(
+    new PgReconcileStore(db, () => relay.lagSeconds()),
+    new GrpcReconcileSources(paymentClient, inventoryClient),
+    payment,
+    inventory,
+    clock,
+    instanceId,
+    reconcilePolicy,
+    report => {
+      lastReport = report;
+      for (const r of report.repairs)
+        repairsTotal.inc({kind: r.kind, outcome: r.outcome});
+      if (report.discrepancies.length > 0) {
+        log.warn('reconciliation found drift', {
+          discrepancies: report.discrepancies.length,
+          repairs: report.repairs.length,
+        });
+      }
+    },
+  );
+  const reconciler = startPeriodicTask({
+    name: 'reconciliation pass',
+    everyMs: reconcileEveryMs,
+    run: () => reconcile.periodic(),
+    log,
+  });
+  onStop.push(() => reconciler.stop());
+
   const service = createOrderService({
+    reconcile,
     place: new PlaceOrder(store, pricing, steps, clock, log, {
       onOutcome: outcome,
       admission: sagas,

@@ -103,7 +103,9 @@ await runService('payment', async ctx => {
     capture: new CapturePayment(store, provider, clock),
     void: new VoidPayment(store, provider, clock, pending, pendingWaitMs),
     refund: new RefundPayment(store, provider, clock),
-    read: new ReadPayments(store, pending, pendingWaitMs),
+    read: new ReadPayments(store, pending, pendingWaitMs, () =>
+      relay.lagSeconds(),
+    ),
   });
   return {bindings: [bindService(PaymentService, service)]};
 });

@@ -5,8 +5,10 @@
  * a fresh object, and events are only "published" once their transaction committed.
  */
 import {Money} from '../../common/money/money.js';
+import type {ScanQuery} from '../../common/paging/scan_cursor.js';
 import type {
   LedgerBalances,
+  LedgerCheck,
   LedgerFilter,
   PaymentStore,
   PaymentTx,
@@ -116,6 +118,53 @@ export class InMemoryPaymentStore implements PaymentStore {
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([, v]) => v);
     return {balances, transactionCount};
+  }
+
+  async scan(q: ScanQuery): Promise<Payment[]> {
+    const key = (p: {updatedAt: Date; id: string}) =>
+      `${p.updatedAt.toISOString()}|${p.id}`;
+    const after =
+      q.after && key({updatedAt: q.after.updatedAt, id: q.after.id});
+    return [...this.state.payments.values()]
+      .map(p => Payment.restore(p))
+      .filter(
+        p =>
+          (!q.updatedSince || p.updatedAt >= q.updatedSince) &&
+          (q.orderIds.length === 0 || q.orderIds.includes(p.orderId)) &&
+          (!after || key(p) > after),
+      )
+      .sort((a, b) => (key(a) < key(b) ? -1 : 1))
+      .slice(0, q.limit);
+  }
+
+  async checkLedger(limit: number): Promise<LedgerCheck> {
+    const totals = new Map<string, Money>();
+    const unbalanced: LedgerCheck['unbalanced'] = [];
+    this.state.ledger.forEach(({orderId, entry}, i) => {
+      const sums = new Map<string, Money>();
+      for (const p of entry.postings) {
+        const c = p.amount.currencyCode;
+        sums.set(c, (sums.get(c) ?? Money.zero(c)).plus(p.amount));
+        totals.set(c, (totals.get(c) ?? Money.zero(c)).plus(p.amount));
+      }
+      const off = [...sums.values()].find(m => !m.isZero());
+      if (off || entry.postings.length < 2) {
+        unbalanced.push({
+          transactionId: String(i + 1),
+          paymentId: '',
+          orderId,
+          kind: '',
+          sum: off,
+          postingCount: entry.postings.length,
+        });
+      }
+    });
+    return {
+      unbalanced: unbalanced.slice(0, limit),
+      unbalancedCount: unbalanced.length,
+      totals: [...totals.values()],
+      transactionCount: this.state.ledger.length,
+    };
   }
 
   async listByOrder(orderId: string): Promise<Payment[]> {

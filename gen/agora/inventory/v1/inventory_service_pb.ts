@@ -7,15 +7,15 @@ import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2
 import type { LowStockAlert, Reservation, SkuStock, StockAdjustmentReason, StockLevel } from "./inventory_pb.js";
 import { file_agora_inventory_v1_inventory } from "./inventory_pb.js";
 import { file_buf_validate_validate } from "../../../buf/validate/validate_pb.js";
-import type { Duration } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_duration } from "@bufbuild/protobuf/wkt";
+import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file agora/inventory/v1/inventory_service.proto.
  */
 export const file_agora_inventory_v1_inventory_service: GenFile = /*@__PURE__*/
-  fileDesc("CiphZ29yYS9pbnZlbnRvcnkvdjEvaW52ZW50b3J5X3NlcnZpY2UucHJvdG8SEmFnb3JhLmludmVudG9yeS52MSKqAQoQUmVzZXJ2ZVN0b2NrTGluZRI1CgNza3UYASABKAlCKLpIJXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQSHAoIcXVhbnRpdHkYAiABKAVCCrpIBxoFGJBOIAASQQoMd2FyZWhvdXNlX2lkGAMgASgJQiu6SChyJjIkXihbQS1aYS16MC05XVtBLVphLXowLTkuXy1dezAsNjN9KT8kIs0BChNSZXNlcnZlU3RvY2tSZXF1ZXN0EiAKDnJlc2VydmF0aW9uX2lkGAEgASgJQgi6SAVyA7ABARIZCghvcmRlcl9pZBgCIAEoCUIHukgEcgIYQBI/CgVsaW5lcxgDIAMoCzIkLmFnb3JhLmludmVudG9yeS52MS5SZXNlcnZlU3RvY2tMaW5lQgq6SAeSAQQIARBkEjgKA3R0bBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkIQukgNqgEKIgQIgKMFMgIIASJMChRSZXNlcnZlU3RvY2tSZXNwb25zZRI0CgtyZXNlcnZhdGlvbhgBIAEoCzIfLmFnb3JhLmludmVudG9yeS52MS5SZXNlcnZhdGlvbiI8ChhDb21taXRSZXNlcnZhdGlvblJlcXVlc3QSIAoOcmVzZXJ2YXRpb25faWQYASABKAlCCLpIBXIDsAEBIlEKGUNvbW1pdFJlc2VydmF0aW9uUmVzcG9uc2USNAoLcmVzZXJ2YXRpb24YASABKAsyHy5hZ29yYS5pbnZlbnRvcnkudjEuUmVzZXJ2YXRpb24iPQoZUmVsZWFzZVJlc2VydmF0aW9uUmVxdWVzdBIgCg5yZXNlcnZhdGlvbl9pZBgBIAEoCUIIukgFcgOwAQEiUgoaUmVsZWFzZVJlc2VydmF0aW9uUmVzcG9uc2USNAoLcmVzZXJ2YXRpb24YASABKAsyHy5hZ29yYS5pbnZlbnRvcnkudjEuUmVzZXJ2YXRpb24iOQoVR2V0UmVzZXJ2YXRpb25SZXF1ZXN0EiAKDnJlc2VydmF0aW9uX2lkGAEgASgJQgi6SAVyA7ABASJOChZHZXRSZXNlcnZhdGlvblJlc3BvbnNlEjQKC3Jlc2VydmF0aW9uGAEgASgLMh8uYWdvcmEuaW52ZW50b3J5LnYxLlJlc2VydmF0aW9uIkgKD0dldFN0b2NrUmVxdWVzdBI1CgNza3UYASABKAlCKLpIJXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQiPwoQR2V0U3RvY2tSZXNwb25zZRIrCgVzdG9jaxgBIAEoCzIcLmFnb3JhLmludmVudG9yeS52MS5Ta3VTdG9jayJaChRCYXRjaEdldFN0b2NrUmVxdWVzdBJCCgRza3VzGAEgAygJQjS6SDGSAS4IARDoBxgBIiVyIzIhXltBLVphLXowLTldW0EtWmEtejAtOS5fLV17MCw2M30kIkUKFUJhdGNoR2V0U3RvY2tSZXNwb25zZRIsCgZzdG9ja3MYASADKAsyHC5hZ29yYS5pbnZlbnRvcnkudjEuU2t1U3RvY2sisgIKEkFkanVzdFN0b2NrUmVxdWVzdBIcCgpyZXF1ZXN0X2lkGAEgASgJQgi6SAVyA7ABARI1CgNza3UYAiABKAlCKLpIJXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQSQQoMd2FyZWhvdXNlX2lkGAMgASgJQiu6SChyJjIkXihbQS1aYS16MC05XVtBLVphLXowLTkuXy1dezAsNjN9KT8kEiUKBWRlbHRhGAQgASgFQha6SBMaETgAGMCEPSjA+8L///////8BEkUKBnJlYXNvbhgFIAEoDjIpLmFnb3JhLmludmVudG9yeS52MS5TdG9ja0FkanVzdG1lbnRSZWFzb25CCrpIB4IBBBABIAASFgoEbm90ZRgGIAEoCUIIukgFcgMY9AMiRAoTQWRqdXN0U3RvY2tSZXNwb25zZRItCgVsZXZlbBgBIAEoCzIeLmFnb3JhLmludmVudG9yeS52MS5TdG9ja0xldmVsIrcBChtTZXRMb3dTdG9ja1RocmVzaG9sZFJlcXVlc3QSNQoDc2t1GAEgASgJQii6SCVyIzIhXltBLVphLXowLTldW0EtWmEtejAtOS5fLV17MCw2M30kEkEKDHdhcmVob3VzZV9pZBgCIAEoCUIrukgociYyJF4oW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSk/JBIeCgl0aHJlc2hvbGQYAyABKAVCC7pICBoGGMCEPSgAIk0KHFNldExvd1N0b2NrVGhyZXNob2xkUmVzcG9uc2USLQoFbGV2ZWwYASABKAsyHi5hZ29yYS5pbnZlbnRvcnkudjEuU3RvY2tMZXZlbCJTChFXYXRjaFN0b2NrUmVxdWVzdBI+CgRza3VzGAEgAygJQjC6SC2SASoQ6AciJXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQiQwoSV2F0Y2hTdG9ja1Jlc3BvbnNlEi0KBWxldmVsGAEgASgLMh4uYWdvcmEuaW52ZW50b3J5LnYxLlN0b2NrTGV2ZWwicQoZTGlzdExvd1N0b2NrQWxlcnRzUmVxdWVzdBIXCg9pbmNsdWRlX2NsZWFyZWQYASABKAgSHQoJcGFnZV9zaXplGAIgASgFQgq6SAcaBRj0AygAEhwKCnBhZ2VfdG9rZW4YAyABKAlCCLpIBXIDGMgBImgKGkxpc3RMb3dTdG9ja0FsZXJ0c1Jlc3BvbnNlEjEKBmFsZXJ0cxgBIAMoCzIhLmFnb3JhLmludmVudG9yeS52MS5Mb3dTdG9ja0FsZXJ0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIcChpXYXRjaExvd1N0b2NrQWxlcnRzUmVxdWVzdCJPChtXYXRjaExvd1N0b2NrQWxlcnRzUmVzcG9uc2USMAoFYWxlcnQYASABKAsyIS5hZ29yYS5pbnZlbnRvcnkudjEuTG93U3RvY2tBbGVydDKrCQoQSW52ZW50b3J5U2VydmljZRJhCgxSZXNlcnZlU3RvY2sSJy5hZ29yYS5pbnZlbnRvcnkudjEuUmVzZXJ2ZVN0b2NrUmVxdWVzdBooLmFnb3JhLmludmVudG9yeS52MS5SZXNlcnZlU3RvY2tSZXNwb25zZRJwChFDb21taXRSZXNlcnZhdGlvbhIsLmFnb3JhLmludmVudG9yeS52MS5Db21taXRSZXNlcnZhdGlvblJlcXVlc3QaLS5hZ29yYS5pbnZlbnRvcnkudjEuQ29tbWl0UmVzZXJ2YXRpb25SZXNwb25zZRJzChJSZWxlYXNlUmVzZXJ2YXRpb24SLS5hZ29yYS5pbnZlbnRvcnkudjEuUmVsZWFzZVJlc2VydmF0aW9uUmVxdWVzdBouLmFnb3JhLmludmVudG9yeS52MS5SZWxlYXNlUmVzZXJ2YXRpb25SZXNwb25zZRJnCg5HZXRSZXNlcnZhdGlvbhIpLmFnb3JhLmludmVudG9yeS52MS5HZXRSZXNlcnZhdGlvblJlcXVlc3QaKi5hZ29yYS5pbnZlbnRvcnkudjEuR2V0UmVzZXJ2YXRpb25SZXNwb25zZRJVCghHZXRTdG9jaxIjLmFnb3JhLmludmVudG9yeS52MS5HZXRTdG9ja1JlcXVlc3QaJC5hZ29yYS5pbnZlbnRvcnkudjEuR2V0U3RvY2tSZXNwb25zZRJkCg1CYXRjaEdldFN0b2NrEiguYWdvcmEuaW52ZW50b3J5LnYxLkJhdGNoR2V0U3RvY2tSZXF1ZXN0GikuYWdvcmEuaW52ZW50b3J5LnYxLkJhdGNoR2V0U3RvY2tSZXNwb25zZRJeCgtBZGp1c3RTdG9jaxImLmFnb3JhLmludmVudG9yeS52MS5BZGp1c3RTdG9ja1JlcXVlc3QaJy5hZ29yYS5pbnZlbnRvcnkudjEuQWRqdXN0U3RvY2tSZXNwb25zZRJ5ChRTZXRMb3dTdG9ja1RocmVzaG9sZBIvLmFnb3JhLmludmVudG9yeS52MS5TZXRMb3dTdG9ja1RocmVzaG9sZFJlcXVlc3QaMC5hZ29yYS5pbnZlbnRvcnkudjEuU2V0TG93U3RvY2tUaHJlc2hvbGRSZXNwb25zZRJdCgpXYXRjaFN0b2NrEiUuYWdvcmEuaW52ZW50b3J5LnYxLldhdGNoU3RvY2tSZXF1ZXN0GiYuYWdvcmEuaW52ZW50b3J5LnYxLldhdGNoU3RvY2tSZXNwb25zZTABEnMKEkxpc3RMb3dTdG9ja0FsZXJ0cxItLmFnb3JhLmludmVudG9yeS52MS5MaXN0TG93U3RvY2tBbGVydHNSZXF1ZXN0Gi4uYWdvcmEuaW52ZW50b3J5LnYxLkxpc3RMb3dTdG9ja0FsZXJ0c1Jlc3BvbnNlEngKE1dhdGNoTG93U3RvY2tBbGVydHMSLi5hZ29yYS5pbnZlbnRvcnkudjEuV2F0Y2hMb3dTdG9ja0FsZXJ0c1JlcXVlc3QaLy5hZ29yYS5pbnZlbnRvcnkudjEuV2F0Y2hMb3dTdG9ja0FsZXJ0c1Jlc3BvbnNlMAFiBnByb3RvMw", [file_agora_inventory_v1_inventory, file_buf_validate_validate, file_google_protobuf_duration]);
+  fileDesc("CiphZ29yYS9pbnZlbnRvcnkvdjEvaW52ZW50b3J5X3NlcnZpY2UucHJvdG8SEmFnb3JhLmludmVudG9yeS52MSKqAQoQUmVzZXJ2ZVN0b2NrTGluZRI1CgNza3UYASABKAlCKLpIJXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQSHAoIcXVhbnRpdHkYAiABKAVCCrpIBxoFGJBOIAASQQoMd2FyZWhvdXNlX2lkGAMgASgJQiu6SChyJjIkXihbQS1aYS16MC05XVtBLVphLXowLTkuXy1dezAsNjN9KT8kIs0BChNSZXNlcnZlU3RvY2tSZXF1ZXN0EiAKDnJlc2VydmF0aW9uX2lkGAEgASgJQgi6SAVyA7ABARIZCghvcmRlcl9pZBgCIAEoCUIHukgEcgIYQBI/CgVsaW5lcxgDIAMoCzIkLmFnb3JhLmludmVudG9yeS52MS5SZXNlcnZlU3RvY2tMaW5lQgq6SAeSAQQIARBkEjgKA3R0bBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkIQukgNqgEKIgQIgKMFMgIIASJMChRSZXNlcnZlU3RvY2tSZXNwb25zZRI0CgtyZXNlcnZhdGlvbhgBIAEoCzIfLmFnb3JhLmludmVudG9yeS52MS5SZXNlcnZhdGlvbiI8ChhDb21taXRSZXNlcnZhdGlvblJlcXVlc3QSIAoOcmVzZXJ2YXRpb25faWQYASABKAlCCLpIBXIDsAEBIlEKGUNvbW1pdFJlc2VydmF0aW9uUmVzcG9uc2USNAoLcmVzZXJ2YXRpb24YASABKAsyHy5hZ29yYS5pbnZlbnRvcnkudjEuUmVzZXJ2YXRpb24iPQoZUmVsZWFzZVJlc2VydmF0aW9uUmVxdWVzdBIgCg5yZXNlcnZhdGlvbl9pZBgBIAEoCUIIukgFcgOwAQEiUgoaUmVsZWFzZVJlc2VydmF0aW9uUmVzcG9uc2USNAoLcmVzZXJ2YXRpb24YASABKAsyHy5hZ29yYS5pbnZlbnRvcnkudjEuUmVzZXJ2YXRpb24iOQoVR2V0UmVzZXJ2YXRpb25SZXF1ZXN0EiAKDnJlc2VydmF0aW9uX2lkGAEgASgJQgi6SAVyA7ABASJOChZHZXRSZXNlcnZhdGlvblJlc3BvbnNlEjQKC3Jlc2VydmF0aW9uGAEgASgLMh8uYWdvcmEuaW52ZW50b3J5LnYxLlJlc2VydmF0aW9uIkgKD0dldFN0b2NrUmVxdWVzdBI1CgNza3UYASABKAlCKLpIJXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQiPwoQR2V0U3RvY2tSZXNwb25zZRIrCgVzdG9jaxgBIAEoCzIcLmFnb3JhLmludmVudG9yeS52MS5Ta3VTdG9jayJaChRCYXRjaEdldFN0b2NrUmVxdWVzdBJCCgRza3VzGAEgAygJQjS6SDGSAS4IARDoBxgBIiVyIzIhXltBLVphLXowLTldW0EtWmEtejAtOS5fLV17MCw2M30kIkUKFUJhdGNoR2V0U3RvY2tSZXNwb25zZRIsCgZzdG9ja3MYASADKAsyHC5hZ29yYS5pbnZlbnRvcnkudjEuU2t1U3RvY2sisgIKEkFkanVzdFN0b2NrUmVxdWVzdBIcCgpyZXF1ZXN0X2lkGAEgASgJQgi6SAVyA7ABARI1CgNza3UYAiABKAlCKLpIJXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQSQQoMd2FyZWhvdXNlX2lkGAMgASgJQiu6SChyJjIkXihbQS1aYS16MC05XVtBLVphLXowLTkuXy1dezAsNjN9KT8kEiUKBWRlbHRhGAQgASgFQha6SBMaETgAGMCEPSjA+8L///////8BEkUKBnJlYXNvbhgFIAEoDjIpLmFnb3JhLmludmVudG9yeS52MS5TdG9ja0FkanVzdG1lbnRSZWFzb25CCrpIB4IBBBABIAASFgoEbm90ZRgGIAEoCUIIukgFcgMY9AMiRAoTQWRqdXN0U3RvY2tSZXNwb25zZRItCgVsZXZlbBgBIAEoCzIeLmFnb3JhLmludmVudG9yeS52MS5TdG9ja0xldmVsIrcBChtTZXRMb3dTdG9ja1RocmVzaG9sZFJlcXVlc3QSNQoDc2t1GAEgASgJQii6SCVyIzIhXltBLVphLXowLTldW0EtWmEtejAtOS5fLV17MCw2M30kEkEKDHdhcmVob3VzZV9pZBgCIAEoCUIrukgociYyJF4oW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSk/JBIeCgl0aHJlc2hvbGQYAyABKAVCC7pICBoGGMCEPSgAIk0KHFNldExvd1N0b2NrVGhyZXNob2xkUmVzcG9uc2USLQoFbGV2ZWwYASABKAsyHi5hZ29yYS5pbnZlbnRvcnkudjEuU3RvY2tMZXZlbCJTChFXYXRjaFN0b2NrUmVxdWVzdBI+CgRza3VzGAEgAygJQjC6SC2SASoQ6AciJXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQiQwoSV2F0Y2hTdG9ja1Jlc3BvbnNlEi0KBWxldmVsGAEgASgLMh4uYWdvcmEuaW52ZW50b3J5LnYxLlN0b2NrTGV2ZWwicQoZTGlzdExvd1N0b2NrQWxlcnRzUmVxdWVzdBIXCg9pbmNsdWRlX2NsZWFyZWQYASABKAgSHQoJcGFnZV9zaXplGAIgASgFQgq6SAcaBRj0AygAEhwKCnBhZ2VfdG9rZW4YAyABKAlCCLpIBXIDGMgBImgKGkxpc3RMb3dTdG9ja0FsZXJ0c1Jlc3BvbnNlEjEKBmFsZXJ0cxgBIAMoCzIhLmFnb3JhLmludmVudG9yeS52MS5Mb3dTdG9ja0FsZXJ0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIcChpXYXRjaExvd1N0b2NrQWxlcnRzUmVxdWVzdCJPChtXYXRjaExvd1N0b2NrQWxlcnRzUmVzcG9uc2USMAoFYWxlcnQYASABKAsyIS5hZ29yYS5pbnZlbnRvcnkudjEuTG93U3RvY2tBbGVydCKuAQoXU2NhblJlc2VydmF0aW9uc1JlcXVlc3QSMQoNdXBkYXRlZF9zaW5jZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASIwoJb3JkZXJfaWRzGAIgAygJQhC6SA2SAQoQZCIGcgQQARhAEh0KCXBhZ2Vfc2l6ZRgDIAEoBUIKukgHGgUY9AMoABIcCgpwYWdlX3Rva2VuGAQgASgJQgi6SAVyAxjIASJqChhTY2FuUmVzZXJ2YXRpb25zUmVzcG9uc2USNQoMcmVzZXJ2YXRpb25zGAEgAygLMh8uYWdvcmEuaW52ZW50b3J5LnYxLlJlc2VydmF0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIpChdDaGVja1N0b2NrTWlycm9yUmVxdWVzdBIOCgZyZXBhaXIYASABKAgiRwoTU3RvY2tNaXJyb3JNaXNtYXRjaBILCgNza3UYASABKAkSFAoMd2FyZWhvdXNlX2lkGAIgASgJEg0KBWNhdXNlGAMgASgJIrUBChhDaGVja1N0b2NrTWlycm9yUmVzcG9uc2USOwoKbWlzbWF0Y2hlcxgBIAMoCzInLmFnb3JhLmludmVudG9yeS52MS5TdG9ja01pcnJvck1pc21hdGNoEhYKDmxldmVsc19jaGVja2VkGAIgASgFEhUKDXJlcGFpcmVkX3NrdXMYAyABKAUSLQoKb3V0Ym94X2xhZxgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbjKJCwoQSW52ZW50b3J5U2VydmljZRJhCgxSZXNlcnZlU3RvY2sSJy5hZ29yYS5pbnZlbnRvcnkudjEuUmVzZXJ2ZVN0b2NrUmVxdWVzdBooLmFnb3JhLmludmVudG9yeS52MS5SZXNlcnZlU3RvY2tSZXNwb25zZRJwChFDb21taXRSZXNlcnZhdGlvbhIsLmFnb3JhLmludmVudG9yeS52MS5Db21taXRSZXNlcnZhdGlvblJlcXVlc3QaLS5hZ29yYS5pbnZlbnRvcnkudjEuQ29tbWl0UmVzZXJ2YXRpb25SZXNwb25zZRJzChJSZWxlYXNlUmVzZXJ2YXRpb24SLS5hZ29yYS5pbnZlbnRvcnkudjEuUmVsZWFzZVJlc2VydmF0aW9uUmVxdWVzdBouLmFnb3JhLmludmVudG9yeS52MS5SZWxlYXNlUmVzZXJ2YXRpb25SZXNwb25zZRJnCg5HZXRSZXNlcnZhdGlvbhIpLmFnb3JhLmludmVudG9yeS52MS5HZXRSZXNlcnZhdGlvblJlcXVlc3QaKi5hZ29yYS5pbnZlbnRvcnkudjEuR2V0UmVzZXJ2YXRpb25SZXNwb25zZRJVCghHZXRTdG9jaxIjLmFnb3JhLmludmVudG9yeS52MS5HZXRTdG9ja1JlcXVlc3QaJC5hZ29yYS5pbnZlbnRvcnkudjEuR2V0U3RvY2tSZXNwb25zZRJkCg1CYXRjaEdldFN0b2NrEiguYWdvcmEuaW52ZW50b3J5LnYxLkJhdGNoR2V0U3RvY2tSZXF1ZXN0GikuYWdvcmEuaW52ZW50b3J5LnYxLkJhdGNoR2V0U3RvY2tSZXNwb25zZRJeCgtBZGp1c3RTdG9jaxImLmFnb3JhLmludmVudG9yeS52MS5BZGp1c3RTdG9ja1JlcXVlc3QaJy5hZ29yYS5pbnZlbnRvcnkudjEuQWRqdXN0U3RvY2tSZXNwb25zZRJ5ChRTZXRMb3dTdG9ja1RocmVzaG9sZBIvLmFnb3JhLmludmVudG9yeS52MS5TZXRMb3dTdG9ja1RocmVzaG9sZFJlcXVlc3QaMC5hZ29yYS5pbnZlbnRvcnkudjEuU2V0TG93U3RvY2tUaHJlc2hvbGRSZXNwb25zZRJdCgpXYXRjaFN0b2NrEiUuYWdvcmEuaW52ZW50b3J5LnYxLldhdGNoU3RvY2tSZXF1ZXN0GiYuYWdvcmEuaW52ZW50b3J5LnYxLldhdGNoU3RvY2tSZXNwb25zZTABEnMKEkxpc3RMb3dTdG9ja0FsZXJ0cxItLmFnb3JhLmludmVudG9yeS52MS5MaXN0TG93U3RvY2tBbGVydHNSZXF1ZXN0Gi4uYWdvcmEuaW52ZW50b3J5LnYxLkxpc3RMb3dTdG9ja0FsZXJ0c1Jlc3BvbnNlEngKE1dhdGNoTG93U3RvY2tBbGVydHMSLi5hZ29yYS5pbnZlbnRvcnkudjEuV2F0Y2hMb3dTdG9ja0FsZXJ0c1JlcXVlc3QaLy5hZ29yYS5pbnZlbnRvcnkudjEuV2F0Y2hMb3dTdG9ja0FsZXJ0c1Jlc3BvbnNlMAESbQoQU2NhblJlc2VydmF0aW9ucxIrLmFnb3JhLmludmVudG9yeS52MS5TY2FuUmVzZXJ2YXRpb25zUmVxdWVzdBosLmFnb3JhLmludmVudG9yeS52MS5TY2FuUmVzZXJ2YXRpb25zUmVzcG9uc2USbQoQQ2hlY2tTdG9ja01pcnJvchIrLmFnb3JhLmludmVudG9yeS52MS5DaGVja1N0b2NrTWlycm9yUmVxdWVzdBosLmFnb3JhLmludmVudG9yeS52MS5DaGVja1N0b2NrTWlycm9yUmVzcG9uc2ViBnByb3RvMw", [file_agora_inventory_v1_inventory, file_buf_validate_validate, file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * ReserveStockLine asks for units of one SKU.
@@ -601,6 +601,174 @@ export const WatchLowStockAlertsResponseSchema: GenMessage<WatchLowStockAlertsRe
   messageDesc(file_agora_inventory_v1_inventory_service, 22);
 
 /**
+ * ScanReservationsRequest selects reservations to scan: by update time, or by order.
+ *
+ * @generated from message agora.inventory.v1.ScanReservationsRequest
+ */
+export type ScanReservationsRequest = Message<"agora.inventory.v1.ScanReservationsRequest"> & {
+  /**
+   * updated_since keeps reservations changed at or after this time; unset keeps all.
+   *
+   * @generated from field: google.protobuf.Timestamp updated_since = 1;
+   */
+  updatedSince?: Timestamp | undefined;
+
+  /**
+   * order_ids keeps only the reservations of these orders (at most 100); empty keeps all.
+   *
+   * @generated from field: repeated string order_ids = 2;
+   */
+  orderIds: string[];
+
+  /**
+   * page_size is the most reservations to return; 0 means 200; at most 500.
+   *
+   * @generated from field: int32 page_size = 3;
+   */
+  pageSize: number;
+
+  /**
+   * page_token continues from a previous response's next_page_token.
+   *
+   * @generated from field: string page_token = 4;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message agora.inventory.v1.ScanReservationsRequest.
+ * Use `create(ScanReservationsRequestSchema)` to create a new message.
+ */
+export const ScanReservationsRequestSchema: GenMessage<ScanReservationsRequest> = /*@__PURE__*/
+  messageDesc(file_agora_inventory_v1_inventory_service, 23);
+
+/**
+ * ScanReservationsResponse is one page of reservations.
+ *
+ * @generated from message agora.inventory.v1.ScanReservationsResponse
+ */
+export type ScanReservationsResponse = Message<"agora.inventory.v1.ScanReservationsResponse"> & {
+  /**
+   * reservations, by update time then reservation id.
+   *
+   * @generated from field: repeated agora.inventory.v1.Reservation reservations = 1;
+   */
+  reservations: Reservation[];
+
+  /**
+   * next_page_token fetches the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message agora.inventory.v1.ScanReservationsResponse.
+ * Use `create(ScanReservationsResponseSchema)` to create a new message.
+ */
+export const ScanReservationsResponseSchema: GenMessage<ScanReservationsResponse> = /*@__PURE__*/
+  messageDesc(file_agora_inventory_v1_inventory_service, 24);
+
+/**
+ * CheckStockMirrorRequest asks for a mirror check.
+ *
+ * @generated from message agora.inventory.v1.CheckStockMirrorRequest
+ */
+export type CheckStockMirrorRequest = Message<"agora.inventory.v1.CheckStockMirrorRequest"> & {
+  /**
+   * repair rewrites the mirror keys of the SKUs that differ from PostgreSQL.
+   *
+   * @generated from field: bool repair = 1;
+   */
+  repair: boolean;
+};
+
+/**
+ * Describes the message agora.inventory.v1.CheckStockMirrorRequest.
+ * Use `create(CheckStockMirrorRequestSchema)` to create a new message.
+ */
+export const CheckStockMirrorRequestSchema: GenMessage<CheckStockMirrorRequest> = /*@__PURE__*/
+  messageDesc(file_agora_inventory_v1_inventory_service, 25);
+
+/**
+ * StockMirrorMismatch is one level whose mirror differs from PostgreSQL.
+ *
+ * @generated from message agora.inventory.v1.StockMirrorMismatch
+ */
+export type StockMirrorMismatch = Message<"agora.inventory.v1.StockMirrorMismatch"> & {
+  /**
+   * sku identifies the product variant.
+   *
+   * @generated from field: string sku = 1;
+   */
+  sku: string;
+
+  /**
+   * warehouse_id identifies the warehouse; empty when only the SKU's totals differ.
+   *
+   * @generated from field: string warehouse_id = 2;
+   */
+  warehouseId: string;
+
+  /**
+   * cause says what differs, for example "on_hand 7 in PostgreSQL, 999 in Redis".
+   *
+   * @generated from field: string cause = 3;
+   */
+  cause: string;
+};
+
+/**
+ * Describes the message agora.inventory.v1.StockMirrorMismatch.
+ * Use `create(StockMirrorMismatchSchema)` to create a new message.
+ */
+export const StockMirrorMismatchSchema: GenMessage<StockMirrorMismatch> = /*@__PURE__*/
+  messageDesc(file_agora_inventory_v1_inventory_service, 26);
+
+/**
+ * CheckStockMirrorResponse is the mirror check's finding.
+ *
+ * @generated from message agora.inventory.v1.CheckStockMirrorResponse
+ */
+export type CheckStockMirrorResponse = Message<"agora.inventory.v1.CheckStockMirrorResponse"> & {
+  /**
+   * mismatches lists the levels that differ, by SKU then warehouse, at most 1000.
+   *
+   * @generated from field: repeated agora.inventory.v1.StockMirrorMismatch mismatches = 1;
+   */
+  mismatches: StockMirrorMismatch[];
+
+  /**
+   * levels_checked is how many levels of PostgreSQL were compared.
+   *
+   * @generated from field: int32 levels_checked = 2;
+   */
+  levelsChecked: number;
+
+  /**
+   * repaired_skus is how many SKUs' keys were rewritten (zero without repair).
+   *
+   * @generated from field: int32 repaired_skus = 3;
+   */
+  repairedSkus: number;
+
+  /**
+   * outbox_lag is the age of Inventory's oldest unpublished event (zero when none).
+   *
+   * @generated from field: google.protobuf.Duration outbox_lag = 4;
+   */
+  outboxLag?: Duration | undefined;
+};
+
+/**
+ * Describes the message agora.inventory.v1.CheckStockMirrorResponse.
+ * Use `create(CheckStockMirrorResponseSchema)` to create a new message.
+ */
+export const CheckStockMirrorResponseSchema: GenMessage<CheckStockMirrorResponse> = /*@__PURE__*/
+  messageDesc(file_agora_inventory_v1_inventory_service, 27);
+
+/**
  * InventoryService owns stock per SKU and warehouse. PostgreSQL holds the truth; every
  * change is mirrored to Redis. Stock is sold in two phases: ReserveStock holds units for
  * an order as a lease, then CommitReservation takes them out of stock or
@@ -729,6 +897,32 @@ export const InventoryService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchLowStockAlertsRequestSchema;
     output: typeof WatchLowStockAlertsResponseSchema;
+  },
+  /**
+   * ScanReservations pages through reservations for reconciliation: those changed at or
+   * after updated_since, or those of the orders named, ordered by update time. A
+   * reservation changed during a scan may appear twice (the later copy is newer). Reads
+   * only.
+   *
+   * @generated from rpc agora.inventory.v1.InventoryService.ScanReservations
+   */
+  scanReservations: {
+    methodKind: "unary";
+    input: typeof ScanReservationsRequestSchema;
+    output: typeof ScanReservationsResponseSchema;
+  },
+  /**
+   * CheckStockMirror compares every stock level in PostgreSQL with the Redis mirror and
+   * lists the levels that differ (on hand, reserved, version, or the SKU's totals). With
+   * repair, it then rewrites the keys of those SKUs from PostgreSQL. It also reports the
+   * age of Inventory's oldest unpublished event. UNAVAILABLE when Redis cannot be read.
+   *
+   * @generated from rpc agora.inventory.v1.InventoryService.CheckStockMirror
+   */
+  checkStockMirror: {
+    methodKind: "unary";
+    input: typeof CheckStockMirrorRequestSchema;
+    output: typeof CheckStockMirrorResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_agora_inventory_v1_inventory_service, 0);

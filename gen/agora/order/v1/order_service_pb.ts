@@ -6,6 +6,8 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Order, OrderEvent } from "./order_pb.js";
 import { file_agora_order_v1_order } from "./order_pb.js";
+import type { ReconciliationReport } from "./reconciliation_pb.js";
+import { file_agora_order_v1_reconciliation } from "./reconciliation_pb.js";
 import type { Money } from "../../type/v1/money_pb.js";
 import { file_agora_type_v1_money } from "../../type/v1/money_pb.js";
 import { file_buf_validate_validate } from "../../../buf/validate/validate_pb.js";
@@ -15,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file agora/order/v1/order_service.proto.
  */
 export const file_agora_order_v1_order_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJhZ29yYS9vcmRlci92MS9vcmRlcl9zZXJ2aWNlLnByb3RvEg5hZ29yYS5vcmRlci52MSJmCg9DcmVhdGVPcmRlckxpbmUSNQoDc2t1GAEgASgJQii6SCVyIzIhXltBLVphLXowLTldW0EtWmEtejAtOS5fLV17MCw2M30kEhwKCHF1YW50aXR5GAIgASgFQgq6SAcaBRiQTiAAItwBChJDcmVhdGVPcmRlclJlcXVlc3QSHAoKcmVxdWVzdF9pZBgBIAEoCUIIukgFcgOwAQESHwoLY3VzdG9tZXJfaWQYAiABKAlCCrpIB3IFEAEYgAESKAoNY3VycmVuY3lfY29kZRgDIAEoCUIRukgOcgwyCl5bQS1aXXszfSQSOgoFbGluZXMYBCADKAsyHy5hZ29yYS5vcmRlci52MS5DcmVhdGVPcmRlckxpbmVCCrpIB5IBBAgBEGQSIQoNcGF5bWVudF90b2tlbhgFIAEoCUIKukgHcgUQARjIASI7ChNDcmVhdGVPcmRlclJlc3BvbnNlEiQKBW9yZGVyGAEgASgLMhUuYWdvcmEub3JkZXIudjEuT3JkZXIiLQoPR2V0T3JkZXJSZXF1ZXN0EhoKCG9yZGVyX2lkGAEgASgJQgi6SAVyA7ABASI4ChBHZXRPcmRlclJlc3BvbnNlEiQKBW9yZGVyGAEgASgLMhUuYWdvcmEub3JkZXIudjEuT3JkZXIicQoRTGlzdE9yZGVyc1JlcXVlc3QSHwoLY3VzdG9tZXJfaWQYASABKAlCCrpIB3IFEAEYgAESHQoJcGFnZV9zaXplGAIgASgFQgq6SAcaBRj0AygAEhwKCnBhZ2VfdG9rZW4YAyABKAlCCLpIBXIDGMgBIlQKEkxpc3RPcmRlcnNSZXNwb25zZRIlCgZvcmRlcnMYASADKAsyFS5hZ29yYS5vcmRlci52MS5PcmRlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiSgoSQ2FuY2VsT3JkZXJSZXF1ZXN0EhoKCG9yZGVyX2lkGAEgASgJQgi6SAVyA7ABARIYCgZyZWFzb24YAiABKAlCCLpIBXIDGPQDIjsKE0NhbmNlbE9yZGVyUmVzcG9uc2USJAoFb3JkZXIYASABKAsyFS5hZ29yYS5vcmRlci52MS5PcmRlciKOAQoSUmVmdW5kT3JkZXJSZXF1ZXN0EhoKCG9yZGVyX2lkGAEgASgJQgi6SAVyA7ABARIcCgpyZXF1ZXN0X2lkGAIgASgJQgi6SAVyA7ABARIkCgZhbW91bnQYAyABKAsyFC5hZ29yYS50eXBlLnYxLk1vbmV5EhgKBnJlYXNvbhgEIAEoCUIIukgFcgMY9AMiOwoTUmVmdW5kT3JkZXJSZXNwb25zZRIkCgVvcmRlchgBIAEoCzIVLmFnb3JhLm9yZGVyLnYxLk9yZGVyIjgKF1dhdGNoT3JkZXJFdmVudHNSZXF1ZXN0Eh0KC2N1c3RvbWVyX2lkGAEgASgJQgi6SAVyAxiAASJFChhXYXRjaE9yZGVyRXZlbnRzUmVzcG9uc2USKQoFZXZlbnQYASABKAsyGi5hZ29yYS5vcmRlci52MS5PcmRlckV2ZW50MqMECgxPcmRlclNlcnZpY2USVgoLQ3JlYXRlT3JkZXISIi5hZ29yYS5vcmRlci52MS5DcmVhdGVPcmRlclJlcXVlc3QaIy5hZ29yYS5vcmRlci52MS5DcmVhdGVPcmRlclJlc3BvbnNlEk0KCEdldE9yZGVyEh8uYWdvcmEub3JkZXIudjEuR2V0T3JkZXJSZXF1ZXN0GiAuYWdvcmEub3JkZXIudjEuR2V0T3JkZXJSZXNwb25zZRJTCgpMaXN0T3JkZXJzEiEuYWdvcmEub3JkZXIudjEuTGlzdE9yZGVyc1JlcXVlc3QaIi5hZ29yYS5vcmRlci52MS5MaXN0T3JkZXJzUmVzcG9uc2USVgoLQ2FuY2VsT3JkZXISIi5hZ29yYS5vcmRlci52MS5DYW5jZWxPcmRlclJlcXVlc3QaIy5hZ29yYS5vcmRlci52MS5DYW5jZWxPcmRlclJlc3BvbnNlElYKC1JlZnVuZE9yZGVyEiIuYWdvcmEub3JkZXIudjEuUmVmdW5kT3JkZXJSZXF1ZXN0GiMuYWdvcmEub3JkZXIudjEuUmVmdW5kT3JkZXJSZXNwb25zZRJnChBXYXRjaE9yZGVyRXZlbnRzEicuYWdvcmEub3JkZXIudjEuV2F0Y2hPcmRlckV2ZW50c1JlcXVlc3QaKC5hZ29yYS5vcmRlci52MS5XYXRjaE9yZGVyRXZlbnRzUmVzcG9uc2UwAWIGcHJvdG8z", [file_agora_order_v1_order, file_agora_type_v1_money, file_buf_validate_validate]);
+  fileDesc("CiJhZ29yYS9vcmRlci92MS9vcmRlcl9zZXJ2aWNlLnByb3RvEg5hZ29yYS5vcmRlci52MSJmCg9DcmVhdGVPcmRlckxpbmUSNQoDc2t1GAEgASgJQii6SCVyIzIhXltBLVphLXowLTldW0EtWmEtejAtOS5fLV17MCw2M30kEhwKCHF1YW50aXR5GAIgASgFQgq6SAcaBRiQTiAAItwBChJDcmVhdGVPcmRlclJlcXVlc3QSHAoKcmVxdWVzdF9pZBgBIAEoCUIIukgFcgOwAQESHwoLY3VzdG9tZXJfaWQYAiABKAlCCrpIB3IFEAEYgAESKAoNY3VycmVuY3lfY29kZRgDIAEoCUIRukgOcgwyCl5bQS1aXXszfSQSOgoFbGluZXMYBCADKAsyHy5hZ29yYS5vcmRlci52MS5DcmVhdGVPcmRlckxpbmVCCrpIB5IBBAgBEGQSIQoNcGF5bWVudF90b2tlbhgFIAEoCUIKukgHcgUQARjIASI7ChNDcmVhdGVPcmRlclJlc3BvbnNlEiQKBW9yZGVyGAEgASgLMhUuYWdvcmEub3JkZXIudjEuT3JkZXIiLQoPR2V0T3JkZXJSZXF1ZXN0EhoKCG9yZGVyX2lkGAEgASgJQgi6SAVyA7ABASI4ChBHZXRPcmRlclJlc3BvbnNlEiQKBW9yZGVyGAEgASgLMhUuYWdvcmEub3JkZXIudjEuT3JkZXIicQoRTGlzdE9yZGVyc1JlcXVlc3QSHwoLY3VzdG9tZXJfaWQYASABKAlCCrpIB3IFEAEYgAESHQoJcGFnZV9zaXplGAIgASgFQgq6SAcaBRj0AygAEhwKCnBhZ2VfdG9rZW4YAyABKAlCCLpIBXIDGMgBIlQKEkxpc3RPcmRlcnNSZXNwb25zZRIlCgZvcmRlcnMYASADKAsyFS5hZ29yYS5vcmRlci52MS5PcmRlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiSgoSQ2FuY2VsT3JkZXJSZXF1ZXN0EhoKCG9yZGVyX2lkGAEgASgJQgi6SAVyA7ABARIYCgZyZWFzb24YAiABKAlCCLpIBXIDGPQDIjsKE0NhbmNlbE9yZGVyUmVzcG9uc2USJAoFb3JkZXIYASABKAsyFS5hZ29yYS5vcmRlci52MS5PcmRlciKOAQoSUmVmdW5kT3JkZXJSZXF1ZXN0EhoKCG9yZGVyX2lkGAEgASgJQgi6SAVyA7ABARIcCgpyZXF1ZXN0X2lkGAIgASgJQgi6SAVyA7ABARIkCgZhbW91bnQYAyABKAsyFC5hZ29yYS50eXBlLnYxLk1vbmV5EhgKBnJlYXNvbhgEIAEoCUIIukgFcgMY9AMiOwoTUmVmdW5kT3JkZXJSZXNwb25zZRIkCgVvcmRlchgBIAEoCzIVLmFnb3JhLm9yZGVyLnYxLk9yZGVyIjgKF1dhdGNoT3JkZXJFdmVudHNSZXF1ZXN0Eh0KC2N1c3RvbWVyX2lkGAEgASgJQgi6SAVyAxiAASJFChhXYXRjaE9yZGVyRXZlbnRzUmVzcG9uc2USKQoFZXZlbnQYASABKAsyGi5hZ29yYS5vcmRlci52MS5PcmRlckV2ZW50IiMKEFJlY29uY2lsZVJlcXVlc3QSDwoHZHJ5X3J1bhgBIAEoCCJJChFSZWNvbmNpbGVSZXNwb25zZRI0CgZyZXBvcnQYASABKAsyJC5hZ29yYS5vcmRlci52MS5SZWNvbmNpbGlhdGlvblJlcG9ydDL1BAoMT3JkZXJTZXJ2aWNlElYKC0NyZWF0ZU9yZGVyEiIuYWdvcmEub3JkZXIudjEuQ3JlYXRlT3JkZXJSZXF1ZXN0GiMuYWdvcmEub3JkZXIudjEuQ3JlYXRlT3JkZXJSZXNwb25zZRJNCghHZXRPcmRlchIfLmFnb3JhLm9yZGVyLnYxLkdldE9yZGVyUmVxdWVzdBogLmFnb3JhLm9yZGVyLnYxLkdldE9yZGVyUmVzcG9uc2USUwoKTGlzdE9yZGVycxIhLmFnb3JhLm9yZGVyLnYxLkxpc3RPcmRlcnNSZXF1ZXN0GiIuYWdvcmEub3JkZXIudjEuTGlzdE9yZGVyc1Jlc3BvbnNlElYKC0NhbmNlbE9yZGVyEiIuYWdvcmEub3JkZXIudjEuQ2FuY2VsT3JkZXJSZXF1ZXN0GiMuYWdvcmEub3JkZXIudjEuQ2FuY2VsT3JkZXJSZXNwb25zZRJWCgtSZWZ1bmRPcmRlchIiLmFnb3JhLm9yZGVyLnYxLlJlZnVuZE9yZGVyUmVxdWVzdBojLmFnb3JhLm9yZGVyLnYxLlJlZnVuZE9yZGVyUmVzcG9uc2USZwoQV2F0Y2hPcmRlckV2ZW50cxInLmFnb3JhLm9yZGVyLnYxLldhdGNoT3JkZXJFdmVudHNSZXF1ZXN0GiguYWdvcmEub3JkZXIudjEuV2F0Y2hPcmRlckV2ZW50c1Jlc3BvbnNlMAESUAoJUmVjb25jaWxlEiAuYWdvcmEub3JkZXIudjEuUmVjb25jaWxlUmVxdWVzdBohLmFnb3JhLm9yZGVyLnYxLlJlY29uY2lsZVJlc3BvbnNlYgZwcm90bzM", [file_agora_order_v1_order, file_agora_order_v1_reconciliation, file_agora_type_v1_money, file_buf_validate_validate]);
 
 /**
  * CreateOrderLine asks for units of one SKU.
@@ -375,6 +377,48 @@ export const WatchOrderEventsResponseSchema: GenMessage<WatchOrderEventsResponse
   messageDesc(file_agora_order_v1_order_service, 12);
 
 /**
+ * ReconcileRequest asks for a reconciliation pass.
+ *
+ * @generated from message agora.order.v1.ReconcileRequest
+ */
+export type ReconcileRequest = Message<"agora.order.v1.ReconcileRequest"> & {
+  /**
+   * dry_run reports the discrepancies and repairs nothing.
+   *
+   * @generated from field: bool dry_run = 1;
+   */
+  dryRun: boolean;
+};
+
+/**
+ * Describes the message agora.order.v1.ReconcileRequest.
+ * Use `create(ReconcileRequestSchema)` to create a new message.
+ */
+export const ReconcileRequestSchema: GenMessage<ReconcileRequest> = /*@__PURE__*/
+  messageDesc(file_agora_order_v1_order_service, 13);
+
+/**
+ * ReconcileResponse carries the pass's report.
+ *
+ * @generated from message agora.order.v1.ReconcileResponse
+ */
+export type ReconcileResponse = Message<"agora.order.v1.ReconcileResponse"> & {
+  /**
+   * report is what the pass found and repaired.
+   *
+   * @generated from field: agora.order.v1.ReconciliationReport report = 1;
+   */
+  report?: ReconciliationReport | undefined;
+};
+
+/**
+ * Describes the message agora.order.v1.ReconcileResponse.
+ * Use `create(ReconcileResponseSchema)` to create a new message.
+ */
+export const ReconcileResponseSchema: GenMessage<ReconcileResponse> = /*@__PURE__*/
+  messageDesc(file_agora_order_v1_order_service, 14);
+
+/**
  * OrderService takes orders and drives the purchase saga: quote the basket (Pricing),
  * reserve the stock (Inventory), authorize and capture the payment (Payment), commit the
  * stock, mark the order paid. When a step fails, the steps already done are undone in
@@ -450,6 +494,20 @@ export const OrderService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchOrderEventsRequestSchema;
     output: typeof WatchOrderEventsResponseSchema;
+  },
+  /**
+   * Reconcile runs one reconciliation pass now (the one that otherwise runs every
+   * minute) and returns its report: every discrepancy between orders, payments, stock,
+   * the Redis mirror, the ledger and the outboxes, with its cause, and the repairs made.
+   * One pass runs at a time across replicas: this call waits for a running one, and is
+   * ABORTED when it still runs after 30 s (retry). Admins only.
+   *
+   * @generated from rpc agora.order.v1.OrderService.Reconcile
+   */
+  reconcile: {
+    methodKind: "unary";
+    input: typeof ReconcileRequestSchema;
+    output: typeof ReconcileResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_agora_order_v1_order_service, 0);

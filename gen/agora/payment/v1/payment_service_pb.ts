@@ -9,13 +9,15 @@ import { file_agora_payment_v1_payment } from "./payment_pb.js";
 import type { Money } from "../../type/v1/money_pb.js";
 import { file_agora_type_v1_money } from "../../type/v1/money_pb.js";
 import { file_buf_validate_validate } from "../../../buf/validate/validate_pb.js";
+import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file agora/payment/v1/payment_service.proto.
  */
 export const file_agora_payment_v1_payment_service: GenFile = /*@__PURE__*/
-  fileDesc("CiZhZ29yYS9wYXltZW50L3YxL3BheW1lbnRfc2VydmljZS5wcm90bxIQYWdvcmEucGF5bWVudC52MSK2AQoXQXV0aG9yaXplUGF5bWVudFJlcXVlc3QSHAoKcGF5bWVudF9pZBgBIAEoCUIIukgFcgOwAQESGwoIb3JkZXJfaWQYAiABKAlCCbpIBnIEEAEYQBIsCgZhbW91bnQYAyABKAsyFC5hZ29yYS50eXBlLnYxLk1vbmV5Qga6SAPIAQESIQoNcGF5bWVudF90b2tlbhgEIAEoCUIKukgHcgUQARjIARIPCgdjYXB0dXJlGAUgASgIIkYKGEF1dGhvcml6ZVBheW1lbnRSZXNwb25zZRIqCgdwYXltZW50GAEgASgLMhkuYWdvcmEucGF5bWVudC52MS5QYXltZW50IlsKFUNhcHR1cmVQYXltZW50UmVxdWVzdBIcCgpwYXltZW50X2lkGAEgASgJQgi6SAVyA7ABARIkCgZhbW91bnQYAiABKAsyFC5hZ29yYS50eXBlLnYxLk1vbmV5IkQKFkNhcHR1cmVQYXltZW50UmVzcG9uc2USKgoHcGF5bWVudBgBIAEoCzIZLmFnb3JhLnBheW1lbnQudjEuUGF5bWVudCIyChJWb2lkUGF5bWVudFJlcXVlc3QSHAoKcGF5bWVudF9pZBgBIAEoCUIIukgFcgOwAQEiQQoTVm9pZFBheW1lbnRSZXNwb25zZRIqCgdwYXltZW50GAEgASgLMhkuYWdvcmEucGF5bWVudC52MS5QYXltZW50IpEBChRSZWZ1bmRQYXltZW50UmVxdWVzdBIcCgpwYXltZW50X2lkGAEgASgJQgi6SAVyA7ABARIbCglyZWZ1bmRfaWQYAiABKAlCCLpIBXIDsAEBEiQKBmFtb3VudBgDIAEoCzIULmFnb3JhLnR5cGUudjEuTW9uZXkSGAoGcmVhc29uGAQgASgJQgi6SAVyAxj0AyJtChVSZWZ1bmRQYXltZW50UmVzcG9uc2USKgoHcGF5bWVudBgBIAEoCzIZLmFnb3JhLnBheW1lbnQudjEuUGF5bWVudBIoCgZyZWZ1bmQYAiABKAsyGC5hZ29yYS5wYXltZW50LnYxLlJlZnVuZCIxChFHZXRQYXltZW50UmVxdWVzdBIcCgpwYXltZW50X2lkGAEgASgJQgi6SAVyA7ABASJAChJHZXRQYXltZW50UmVzcG9uc2USKgoHcGF5bWVudBgBIAEoCzIZLmFnb3JhLnBheW1lbnQudjEuUGF5bWVudCIyChNMaXN0UGF5bWVudHNSZXF1ZXN0EhsKCG9yZGVyX2lkGAEgASgJQgm6SAZyBBABGEAiQwoUTGlzdFBheW1lbnRzUmVzcG9uc2USKwoIcGF5bWVudHMYASADKAsyGS5hZ29yYS5wYXltZW50LnYxLlBheW1lbnQiYgoYR2V0TGVkZ2VyQmFsYW5jZXNSZXF1ZXN0EhkKCG9yZGVyX2lkGAEgASgJQge6SARyAhhAEisKDWN1cnJlbmN5X2NvZGUYAiABKAlCFLpIEXIPMg1eKFtBLVpdezN9KT8kImkKGUdldExlZGdlckJhbGFuY2VzUmVzcG9uc2USMQoIYmFsYW5jZXMYASADKAsyHy5hZ29yYS5wYXltZW50LnYxLkxlZGdlckJhbGFuY2USGQoRdHJhbnNhY3Rpb25fY291bnQYAiABKAMyxAUKDlBheW1lbnRTZXJ2aWNlEmkKEEF1dGhvcml6ZVBheW1lbnQSKS5hZ29yYS5wYXltZW50LnYxLkF1dGhvcml6ZVBheW1lbnRSZXF1ZXN0GiouYWdvcmEucGF5bWVudC52MS5BdXRob3JpemVQYXltZW50UmVzcG9uc2USYwoOQ2FwdHVyZVBheW1lbnQSJy5hZ29yYS5wYXltZW50LnYxLkNhcHR1cmVQYXltZW50UmVxdWVzdBooLmFnb3JhLnBheW1lbnQudjEuQ2FwdHVyZVBheW1lbnRSZXNwb25zZRJaCgtWb2lkUGF5bWVudBIkLmFnb3JhLnBheW1lbnQudjEuVm9pZFBheW1lbnRSZXF1ZXN0GiUuYWdvcmEucGF5bWVudC52MS5Wb2lkUGF5bWVudFJlc3BvbnNlEmAKDVJlZnVuZFBheW1lbnQSJi5hZ29yYS5wYXltZW50LnYxLlJlZnVuZFBheW1lbnRSZXF1ZXN0GicuYWdvcmEucGF5bWVudC52MS5SZWZ1bmRQYXltZW50UmVzcG9uc2USVwoKR2V0UGF5bWVudBIjLmFnb3JhLnBheW1lbnQudjEuR2V0UGF5bWVudFJlcXVlc3QaJC5hZ29yYS5wYXltZW50LnYxLkdldFBheW1lbnRSZXNwb25zZRJdCgxMaXN0UGF5bWVudHMSJS5hZ29yYS5wYXltZW50LnYxLkxpc3RQYXltZW50c1JlcXVlc3QaJi5hZ29yYS5wYXltZW50LnYxLkxpc3RQYXltZW50c1Jlc3BvbnNlEmwKEUdldExlZGdlckJhbGFuY2VzEiouYWdvcmEucGF5bWVudC52MS5HZXRMZWRnZXJCYWxhbmNlc1JlcXVlc3QaKy5hZ29yYS5wYXltZW50LnYxLkdldExlZGdlckJhbGFuY2VzUmVzcG9uc2ViBnByb3RvMw", [file_agora_payment_v1_payment, file_agora_type_v1_money, file_buf_validate_validate]);
+  fileDesc("CiZhZ29yYS9wYXltZW50L3YxL3BheW1lbnRfc2VydmljZS5wcm90bxIQYWdvcmEucGF5bWVudC52MSK2AQoXQXV0aG9yaXplUGF5bWVudFJlcXVlc3QSHAoKcGF5bWVudF9pZBgBIAEoCUIIukgFcgOwAQESGwoIb3JkZXJfaWQYAiABKAlCCbpIBnIEEAEYQBIsCgZhbW91bnQYAyABKAsyFC5hZ29yYS50eXBlLnYxLk1vbmV5Qga6SAPIAQESIQoNcGF5bWVudF90b2tlbhgEIAEoCUIKukgHcgUQARjIARIPCgdjYXB0dXJlGAUgASgIIkYKGEF1dGhvcml6ZVBheW1lbnRSZXNwb25zZRIqCgdwYXltZW50GAEgASgLMhkuYWdvcmEucGF5bWVudC52MS5QYXltZW50IlsKFUNhcHR1cmVQYXltZW50UmVxdWVzdBIcCgpwYXltZW50X2lkGAEgASgJQgi6SAVyA7ABARIkCgZhbW91bnQYAiABKAsyFC5hZ29yYS50eXBlLnYxLk1vbmV5IkQKFkNhcHR1cmVQYXltZW50UmVzcG9uc2USKgoHcGF5bWVudBgBIAEoCzIZLmFnb3JhLnBheW1lbnQudjEuUGF5bWVudCIyChJWb2lkUGF5bWVudFJlcXVlc3QSHAoKcGF5bWVudF9pZBgBIAEoCUIIukgFcgOwAQEiQQoTVm9pZFBheW1lbnRSZXNwb25zZRIqCgdwYXltZW50GAEgASgLMhkuYWdvcmEucGF5bWVudC52MS5QYXltZW50IpEBChRSZWZ1bmRQYXltZW50UmVxdWVzdBIcCgpwYXltZW50X2lkGAEgASgJQgi6SAVyA7ABARIbCglyZWZ1bmRfaWQYAiABKAlCCLpIBXIDsAEBEiQKBmFtb3VudBgDIAEoCzIULmFnb3JhLnR5cGUudjEuTW9uZXkSGAoGcmVhc29uGAQgASgJQgi6SAVyAxj0AyJtChVSZWZ1bmRQYXltZW50UmVzcG9uc2USKgoHcGF5bWVudBgBIAEoCzIZLmFnb3JhLnBheW1lbnQudjEuUGF5bWVudBIoCgZyZWZ1bmQYAiABKAsyGC5hZ29yYS5wYXltZW50LnYxLlJlZnVuZCIxChFHZXRQYXltZW50UmVxdWVzdBIcCgpwYXltZW50X2lkGAEgASgJQgi6SAVyA7ABASJAChJHZXRQYXltZW50UmVzcG9uc2USKgoHcGF5bWVudBgBIAEoCzIZLmFnb3JhLnBheW1lbnQudjEuUGF5bWVudCIyChNMaXN0UGF5bWVudHNSZXF1ZXN0EhsKCG9yZGVyX2lkGAEgASgJQgm6SAZyBBABGEAiQwoUTGlzdFBheW1lbnRzUmVzcG9uc2USKwoIcGF5bWVudHMYASADKAsyGS5hZ29yYS5wYXltZW50LnYxLlBheW1lbnQiYgoYR2V0TGVkZ2VyQmFsYW5jZXNSZXF1ZXN0EhkKCG9yZGVyX2lkGAEgASgJQge6SARyAhhAEisKDWN1cnJlbmN5X2NvZGUYAiABKAlCFLpIEXIPMg1eKFtBLVpdezN9KT8kImkKGUdldExlZGdlckJhbGFuY2VzUmVzcG9uc2USMQoIYmFsYW5jZXMYASADKAsyHy5hZ29yYS5wYXltZW50LnYxLkxlZGdlckJhbGFuY2USGQoRdHJhbnNhY3Rpb25fY291bnQYAiABKAMiqgEKE1NjYW5QYXltZW50c1JlcXVlc3QSMQoNdXBkYXRlZF9zaW5jZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASIwoJb3JkZXJfaWRzGAIgAygJQhC6SA2SAQoQZCIGcgQQARhAEh0KCXBhZ2Vfc2l6ZRgDIAEoBUIKukgHGgUY9AMoABIcCgpwYWdlX3Rva2VuGAQgASgJQgi6SAVyAxjIASJcChRTY2FuUGF5bWVudHNSZXNwb25zZRIrCghwYXltZW50cxgBIAMoCzIZLmFnb3JhLnBheW1lbnQudjEuUGF5bWVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiFAoSQ2hlY2tMZWRnZXJSZXF1ZXN0IqoBChtVbmJhbGFuY2VkTGVkZ2VyVHJhbnNhY3Rpb24SHQoVbGVkZ2VyX3RyYW5zYWN0aW9uX2lkGAEgASgDEhIKCnBheW1lbnRfaWQYAiABKAkSEAoIb3JkZXJfaWQYAyABKAkSDAoEa2luZBgEIAEoCRIhCgNzdW0YBSABKAsyFC5hZ29yYS50eXBlLnYxLk1vbmV5EhUKDXBvc3RpbmdfY291bnQYBiABKAUi4gEKE0NoZWNrTGVkZ2VyUmVzcG9uc2USQQoKdW5iYWxhbmNlZBgBIAMoCzItLmFnb3JhLnBheW1lbnQudjEuVW5iYWxhbmNlZExlZGdlclRyYW5zYWN0aW9uEhgKEHVuYmFsYW5jZWRfY291bnQYAiABKAMSJAoGdG90YWxzGAMgAygLMhQuYWdvcmEudHlwZS52MS5Nb25leRIZChF0cmFuc2FjdGlvbl9jb3VudBgEIAEoAxItCgpvdXRib3hfbGFnGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uMv8GCg5QYXltZW50U2VydmljZRJpChBBdXRob3JpemVQYXltZW50EikuYWdvcmEucGF5bWVudC52MS5BdXRob3JpemVQYXltZW50UmVxdWVzdBoqLmFnb3JhLnBheW1lbnQudjEuQXV0aG9yaXplUGF5bWVudFJlc3BvbnNlEmMKDkNhcHR1cmVQYXltZW50EicuYWdvcmEucGF5bWVudC52MS5DYXB0dXJlUGF5bWVudFJlcXVlc3QaKC5hZ29yYS5wYXltZW50LnYxLkNhcHR1cmVQYXltZW50UmVzcG9uc2USWgoLVm9pZFBheW1lbnQSJC5hZ29yYS5wYXltZW50LnYxLlZvaWRQYXltZW50UmVxdWVzdBolLmFnb3JhLnBheW1lbnQudjEuVm9pZFBheW1lbnRSZXNwb25zZRJgCg1SZWZ1bmRQYXltZW50EiYuYWdvcmEucGF5bWVudC52MS5SZWZ1bmRQYXltZW50UmVxdWVzdBonLmFnb3JhLnBheW1lbnQudjEuUmVmdW5kUGF5bWVudFJlc3BvbnNlElcKCkdldFBheW1lbnQSIy5hZ29yYS5wYXltZW50LnYxLkdldFBheW1lbnRSZXF1ZXN0GiQuYWdvcmEucGF5bWVudC52MS5HZXRQYXltZW50UmVzcG9uc2USXQoMTGlzdFBheW1lbnRzEiUuYWdvcmEucGF5bWVudC52MS5MaXN0UGF5bWVudHNSZXF1ZXN0GiYuYWdvcmEucGF5bWVudC52MS5MaXN0UGF5bWVudHNSZXNwb25zZRJsChFHZXRMZWRnZXJCYWxhbmNlcxIqLmFnb3JhLnBheW1lbnQudjEuR2V0TGVkZ2VyQmFsYW5jZXNSZXF1ZXN0GisuYWdvcmEucGF5bWVudC52MS5HZXRMZWRnZXJCYWxhbmNlc1Jlc3BvbnNlEl0KDFNjYW5QYXltZW50cxIlLmFnb3JhLnBheW1lbnQudjEuU2NhblBheW1lbnRzUmVxdWVzdBomLmFnb3JhLnBheW1lbnQudjEuU2NhblBheW1lbnRzUmVzcG9uc2USWgoLQ2hlY2tMZWRnZXISJC5hZ29yYS5wYXltZW50LnYxLkNoZWNrTGVkZ2VyUmVxdWVzdBolLmFnb3JhLnBheW1lbnQudjEuQ2hlY2tMZWRnZXJSZXNwb25zZWIGcHJvdG8z", [file_agora_payment_v1_payment, file_agora_type_v1_money, file_buf_validate_validate, file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * AuthorizePaymentRequest asks for an authorization.
@@ -392,6 +394,196 @@ export const GetLedgerBalancesResponseSchema: GenMessage<GetLedgerBalancesRespon
   messageDesc(file_agora_payment_v1_payment_service, 13);
 
 /**
+ * ScanPaymentsRequest selects payments to scan: by update time, or by order.
+ *
+ * @generated from message agora.payment.v1.ScanPaymentsRequest
+ */
+export type ScanPaymentsRequest = Message<"agora.payment.v1.ScanPaymentsRequest"> & {
+  /**
+   * updated_since keeps payments changed at or after this time; unset keeps all.
+   *
+   * @generated from field: google.protobuf.Timestamp updated_since = 1;
+   */
+  updatedSince?: Timestamp | undefined;
+
+  /**
+   * order_ids keeps only the payments of these orders (at most 100); empty keeps all.
+   *
+   * @generated from field: repeated string order_ids = 2;
+   */
+  orderIds: string[];
+
+  /**
+   * page_size is the most payments to return; 0 means 200; at most 500.
+   *
+   * @generated from field: int32 page_size = 3;
+   */
+  pageSize: number;
+
+  /**
+   * page_token continues from a previous response's next_page_token.
+   *
+   * @generated from field: string page_token = 4;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message agora.payment.v1.ScanPaymentsRequest.
+ * Use `create(ScanPaymentsRequestSchema)` to create a new message.
+ */
+export const ScanPaymentsRequestSchema: GenMessage<ScanPaymentsRequest> = /*@__PURE__*/
+  messageDesc(file_agora_payment_v1_payment_service, 14);
+
+/**
+ * ScanPaymentsResponse is one page of payments.
+ *
+ * @generated from message agora.payment.v1.ScanPaymentsResponse
+ */
+export type ScanPaymentsResponse = Message<"agora.payment.v1.ScanPaymentsResponse"> & {
+  /**
+   * payments, by update time then payment id.
+   *
+   * @generated from field: repeated agora.payment.v1.Payment payments = 1;
+   */
+  payments: Payment[];
+
+  /**
+   * next_page_token fetches the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message agora.payment.v1.ScanPaymentsResponse.
+ * Use `create(ScanPaymentsResponseSchema)` to create a new message.
+ */
+export const ScanPaymentsResponseSchema: GenMessage<ScanPaymentsResponse> = /*@__PURE__*/
+  messageDesc(file_agora_payment_v1_payment_service, 15);
+
+/**
+ * CheckLedgerRequest asks for a ledger check; it has no parameters.
+ *
+ * @generated from message agora.payment.v1.CheckLedgerRequest
+ */
+export type CheckLedgerRequest = Message<"agora.payment.v1.CheckLedgerRequest"> & {
+};
+
+/**
+ * Describes the message agora.payment.v1.CheckLedgerRequest.
+ * Use `create(CheckLedgerRequestSchema)` to create a new message.
+ */
+export const CheckLedgerRequestSchema: GenMessage<CheckLedgerRequest> = /*@__PURE__*/
+  messageDesc(file_agora_payment_v1_payment_service, 16);
+
+/**
+ * UnbalancedLedgerTransaction is a ledger transaction that breaks double entry.
+ *
+ * @generated from message agora.payment.v1.UnbalancedLedgerTransaction
+ */
+export type UnbalancedLedgerTransaction = Message<"agora.payment.v1.UnbalancedLedgerTransaction"> & {
+  /**
+   * ledger_transaction_id identifies the transaction.
+   *
+   * @generated from field: int64 ledger_transaction_id = 1;
+   */
+  ledgerTransactionId: bigint;
+
+  /**
+   * payment_id is the payment whose change the transaction records.
+   *
+   * @generated from field: string payment_id = 2;
+   */
+  paymentId: string;
+
+  /**
+   * order_id is that payment's order.
+   *
+   * @generated from field: string order_id = 3;
+   */
+  orderId: string;
+
+  /**
+   * kind is the change: "authorize", "capture", "void" or "refund".
+   *
+   * @generated from field: string kind = 4;
+   */
+  kind: string;
+
+  /**
+   * sum is the sum of its postings in one currency (zero when only the count is wrong).
+   *
+   * @generated from field: agora.type.v1.Money sum = 5;
+   */
+  sum?: Money | undefined;
+
+  /**
+   * posting_count is how many postings it has (at least two when sound).
+   *
+   * @generated from field: int32 posting_count = 6;
+   */
+  postingCount: number;
+};
+
+/**
+ * Describes the message agora.payment.v1.UnbalancedLedgerTransaction.
+ * Use `create(UnbalancedLedgerTransactionSchema)` to create a new message.
+ */
+export const UnbalancedLedgerTransactionSchema: GenMessage<UnbalancedLedgerTransaction> = /*@__PURE__*/
+  messageDesc(file_agora_payment_v1_payment_service, 17);
+
+/**
+ * CheckLedgerResponse is the ledger check's finding.
+ *
+ * @generated from message agora.payment.v1.CheckLedgerResponse
+ */
+export type CheckLedgerResponse = Message<"agora.payment.v1.CheckLedgerResponse"> & {
+  /**
+   * unbalanced lists the transactions that break double entry, oldest first, at most 100.
+   *
+   * @generated from field: repeated agora.payment.v1.UnbalancedLedgerTransaction unbalanced = 1;
+   */
+  unbalanced: UnbalancedLedgerTransaction[];
+
+  /**
+   * unbalanced_count is how many transactions break it, all of them.
+   *
+   * @generated from field: int64 unbalanced_count = 2;
+   */
+  unbalancedCount: bigint;
+
+  /**
+   * totals is the sum of every posting per currency that has postings; zero when sound.
+   *
+   * @generated from field: repeated agora.type.v1.Money totals = 3;
+   */
+  totals: Money[];
+
+  /**
+   * transaction_count is how many ledger transactions were checked.
+   *
+   * @generated from field: int64 transaction_count = 4;
+   */
+  transactionCount: bigint;
+
+  /**
+   * outbox_lag is the age of Payment's oldest unpublished event (zero when none).
+   *
+   * @generated from field: google.protobuf.Duration outbox_lag = 5;
+   */
+  outboxLag?: Duration | undefined;
+};
+
+/**
+ * Describes the message agora.payment.v1.CheckLedgerResponse.
+ * Use `create(CheckLedgerResponseSchema)` to create a new message.
+ */
+export const CheckLedgerResponseSchema: GenMessage<CheckLedgerResponse> = /*@__PURE__*/
+  messageDesc(file_agora_payment_v1_payment_service, 18);
+
+/**
  * PaymentService authorizes, captures, voids and refunds payments against a payment
  * provider (the built-in sandbox provider, unless configured otherwise). Every call is
  * idempotent by a client-chosen id, so a retried call never charges twice, and every
@@ -485,6 +677,32 @@ export const PaymentService: GenService<{
     methodKind: "unary";
     input: typeof GetLedgerBalancesRequestSchema;
     output: typeof GetLedgerBalancesResponseSchema;
+  },
+  /**
+   * ScanPayments pages through payments for reconciliation: those changed at or after
+   * updated_since, or those of the orders named, ordered by update time. A payment
+   * changed during a scan may appear twice (the later copy is newer). Tombstones are
+   * left out. Reads only.
+   *
+   * @generated from rpc agora.payment.v1.PaymentService.ScanPayments
+   */
+  scanPayments: {
+    methodKind: "unary";
+    input: typeof ScanPaymentsRequestSchema;
+    output: typeof ScanPaymentsResponseSchema;
+  },
+  /**
+   * CheckLedger checks the double-entry ledger for reconciliation: every ledger
+   * transaction has at least two postings summing to zero per currency, and so does the
+   * whole ledger. It also reports the age of Payment's oldest unpublished event. Reads
+   * only.
+   *
+   * @generated from rpc agora.payment.v1.PaymentService.CheckLedger
+   */
+  checkLedger: {
+    methodKind: "unary";
+    input: typeof CheckLedgerRequestSchema;
+    output: typeof CheckLedgerResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_agora_payment_v1_payment_service, 0);

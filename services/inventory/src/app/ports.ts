@@ -2,6 +2,8 @@
  * What Inventory's use cases need from the outside world. Implemented in infra/ by
  * PostgreSQL (the truth), Redis (the real-time mirror) and the event bus.
  */
+import type {ScanQuery} from '../../../common/paging/scan_cursor.js';
+import type {MirroredSku} from '../domain/mirror_drift.js';
 import type {Reservation, ReservationLine} from '../domain/reservation.js';
 import type {AdjustmentReason, StockLevel} from '../domain/stock_level.js';
 
@@ -54,6 +56,8 @@ export interface InventoryStore {
   /** Every level (for rebuilding the Redis mirror). */
   allLevels(): Promise<StockLevel[]>;
   findReservation(id: string): Promise<Reservation | undefined>;
+  /** One page of reservations in (update time, id) order (for reconciliation). */
+  scanReservations(q: ScanQuery): Promise<Reservation[]>;
   /** Alerts newest first, after the cursor `before` (an alert id) when given. */
   listAlerts(
     includeCleared: boolean,
@@ -115,6 +119,18 @@ export interface InventoryTx {
 export interface StockMirror {
   /** Writes the levels (newer versions win) and tells watchers. */
   publish(levels: readonly StockLevel[]): Promise<void>;
+}
+
+/** Reading and rewriting the mirror wholesale (reconciliation). */
+export interface StockMirrorCheck {
+  /** The mirror's state of these SKUs; throws UnavailableError when it cannot be read. */
+  read(skus: readonly string[]): Promise<Map<string, MirroredSku>>;
+  /**
+   * Replaces the mirror keys of the SKUs of `levels` (every level of each) with them,
+   * whatever versions the mirror holds: the repair for a level changed behind
+   * Inventory's back, which a newer-version-wins write would never overwrite.
+   */
+  rewrite(levels: readonly StockLevel[]): Promise<void>;
 }
 
 export interface Clock {

@@ -3,6 +3,10 @@
  * the truth; Redis serves other services that need the level in real time.
  */
 import {InvalidArgumentError} from '../../../common/errors/domain_error.js';
+import {
+  decodeScanCursor,
+  encodeScanCursor,
+} from '../../../common/paging/scan_cursor.js';
 import {UnknownReservationError, UnknownSkuError} from '../domain/errors.js';
 import type {Reservation} from '../domain/reservation.js';
 import {available, type StockLevel} from '../domain/stock_level.js';
@@ -63,5 +67,33 @@ export class ReadStock {
     const more = alerts.length > limit;
     const page = alerts.slice(0, limit);
     return {alerts: page, next: more ? page[page.length - 1].id : ''};
+  }
+
+  /**
+   * A page of reservations for reconciliation, by update time, and the next page's
+   * token (empty on the last page).
+   */
+  async scanReservations(q: {
+    updatedSince: Date | undefined;
+    orderIds: readonly string[];
+    pageSize: number;
+    pageToken: string;
+  }): Promise<{reservations: Reservation[]; next: string}> {
+    const limit = q.pageSize || 200;
+    const rows = await this.store.scanReservations({
+      updatedSince: q.updatedSince,
+      orderIds: q.orderIds,
+      after: decodeScanCursor(q.pageToken),
+      limit: limit + 1,
+    });
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      reservations: page,
+      next:
+        rows.length > limit && last
+          ? encodeScanCursor({updatedAt: last.updatedAt, id: last.id})
+          : '',
+    };
   }
 }

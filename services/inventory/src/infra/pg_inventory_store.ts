@@ -3,6 +3,10 @@
  * clause is the invariant (`on_hand - reserved >= $q`): under any concurrency, a row
  * lock serializes the writers and the losers see zero rows, so stock is never oversold.
  */
+import {
+  scanCondition,
+  type ScanQuery,
+} from '../../../common/paging/scan_cursor.js';
 import type {Database, Sql} from '../../../common/db/database.js';
 import type {OutgoingEvent} from '../../../common/messaging/event_bus.js';
 import {appendToOutbox} from '../../../common/outbox/outbox.js';
@@ -490,6 +494,16 @@ export class PgInventoryStore implements InventoryStore {
       `select ${LEVEL_COLUMNS} from stock_item`,
     );
     return rows.map(toLevel);
+  }
+
+  async scanReservations(q: ScanQuery): Promise<Reservation[]> {
+    const c = scanCondition(q, 'r', 'reservation_id');
+    const rows = await this.db.query<ReservationRow>(
+      `${SELECT_RESERVATION} where ${c.where}
+        order by ${c.order} limit $${c.params.length + 1}`,
+      [...c.params, q.limit],
+    );
+    return rows.map(toReservation);
   }
 
   async findReservation(id: string): Promise<Reservation | undefined> {

@@ -11,14 +11,20 @@
  * When Redis is down, writes fail fast and are dropped; PostgreSQL stays the truth, and
  * `resync()` rebuilds every key from it as soon as Redis is back (and every minute).
  */
-import type {Redis} from 'ioredis';
+import type {ChainableCommander, Redis} from 'ioredis';
 import type {Logger} from '../../../common/log/logger.js';
 import {
   stockChangesChannel,
   stockKey,
 } from '../../../common/redis/stock_keys.js';
 import type {StockLevel} from '../domain/stock_level.js';
-import type {InventoryStore, StockMirror} from '../app/ports.js';
+import {UnavailableError} from '../../../common/errors/domain_error.js';
+import type {MirroredSku} from '../domain/mirror_drift.js';
+import type {
+  InventoryStore,
+  StockMirror,
+  StockMirrorCheck,
+} from '../app/ports.js';
 
 const APPLY_LEVEL = `
 local key, w = KEYS[1], 'w:' .. ARGV[1] .. ':'
@@ -49,7 +55,7 @@ export interface StockChangeMessage {
 
 type Listener = (level: StockLevel) => void;
 
-export class RedisStockMirror implements StockMirror {
+export class RedisStockMirror implements StockMirror, StockMirrorCheck {
   private readonly channel: string;
   private readonly listeners = new Set<{
     skus: Set<string> | undefined;
@@ -111,32 +117,35 @@ export class RedisStockMirror implements StockMirror {
 
   private async apply(levels: readonly StockLevel[]): Promise<void> {
     const pipeline = this.redis.pipeline();
-    for (const l of levels) {
-      const message: StockChangeMessage = {
-        sku: l.sku,
-        warehouseId: l.warehouseId,
-        onHand: l.onHand,
-        reserved: l.reserved,
-        threshold: l.lowStockThreshold,
-        version: l.version,
-        updatedAt: l.updatedAt.toISOString(),
-      };
-      (
-        pipeline as unknown as Record<string, (...args: unknown[]) => void>
-      ).agoraApplyLevel(
-        this.key(l.sku),
-        this.channel,
-        l.warehouseId,
-        l.onHand,
-        l.reserved,
-        l.lowStockThreshold,
-        l.version,
-        JSON.stringify(message),
-      );
-    }
+    for (const l of levels) this.queueLevel(pipeline, l);
     const results = await pipeline.exec();
     const failed = results?.find(([err]) => err);
     if (failed) throw failed[0];
+  }
+
+  /** Queues the versioned write of one level (and its change message) on `batch`. */
+  private queueLevel(batch: ChainableCommander, l: StockLevel): void {
+    const message: StockChangeMessage = {
+      sku: l.sku,
+      warehouseId: l.warehouseId,
+      onHand: l.onHand,
+      reserved: l.reserved,
+      threshold: l.lowStockThreshold,
+      version: l.version,
+      updatedAt: l.updatedAt.toISOString(),
+    };
+    (
+      batch as unknown as Record<string, (...args: unknown[]) => void>
+    ).agoraApplyLevel(
+      this.key(l.sku),
+      this.channel,
+      l.warehouseId,
+      l.onHand,
+      l.reserved,
+      l.lowStockThreshold,
+      l.version,
+      JSON.stringify(message),
+    );
   }
 
   /** Rewrites every level from PostgreSQL (newer versions already there are kept). */
@@ -182,6 +191,49 @@ export class RedisStockMirror implements StockMirror {
     }
   }
 
+  async read(skus: readonly string[]): Promise<Map<string, MirroredSku>> {
+    const found = new Map<string, MirroredSku>();
+    try {
+      for (let i = 0; i < skus.length; i += 500) {
+        const batch = skus.slice(i, i + 500);
+        const pipeline = this.redis.pipeline();
+        for (const sku of batch) pipeline.hgetall(this.key(sku));
+        const results = (await pipeline.exec()) ?? [];
+        batch.forEach((sku, j) => {
+          const [err, hash] = results[j] ?? [new Error('no answer'), null];
+          if (err) throw err;
+          found.set(sku, parseHash(hash as Record<string, string>));
+        });
+      }
+    } catch (err) {
+      throw new UnavailableError('the Redis stock mirror cannot be read', {
+        cause: err,
+      });
+    }
+    return found;
+  }
+
+  async rewrite(levels: readonly StockLevel[]): Promise<void> {
+    const skus = [...new Set(levels.map(l => l.sku))];
+    try {
+      // DEL and the writes of a SKU in one MULTI, so no reader sees it missing. A live
+      // write newer than `levels` that lands just before is undone until the next one
+      // (or the minute resync), which re-applies PostgreSQL's newer version.
+      for (const sku of skus) {
+        const multi = this.redis.multi();
+        multi.del(this.key(sku));
+        for (const l of levels) if (l.sku === sku) this.queueLevel(multi, l);
+        const results = await multi.exec();
+        const failed = results?.find(([err]) => err);
+        if (failed) throw failed[0];
+      }
+    } catch (err) {
+      throw new UnavailableError('the Redis stock mirror cannot be written', {
+        cause: err,
+      });
+    }
+  }
+
   /** The mirrored totals of a SKU (for tests and operators). */
   async mirrored(
     sku: string,
@@ -200,4 +252,30 @@ export class RedisStockMirror implements StockMirror {
   stop(): void {
     if (this.resyncTimer) clearInterval(this.resyncTimer);
   }
+}
+
+/** A SKU's hash (see the layout above); totals undefined when the key is absent. */
+function parseHash(h: Record<string, string>): MirroredSku {
+  const levels = new Map<
+    string,
+    {onHand: number; reserved: number; version: number}
+  >();
+  for (const [field, value] of Object.entries(h)) {
+    const m = /^w:(.*):(on_hand|reserved|version)$/.exec(field);
+    if (!m) continue;
+    const level = levels.get(m[1]) ?? {onHand: 0, reserved: 0, version: -1};
+    if (m[2] === 'on_hand') level.onHand = Number(value);
+    else if (m[2] === 'reserved') level.reserved = Number(value);
+    else level.version = Number(value);
+    levels.set(m[1], level);
+  }
+  const totals =
+    h.on_hand === undefined
+      ? undefined
+      : {
+          onHand: Number(h.on_hand),
+          reserved: Number(h.reserved ?? 0),
+          available: Number(h.available ?? 0),
+        };
+  return {totals, levels};
 }

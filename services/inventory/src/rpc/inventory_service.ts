@@ -2,6 +2,7 @@
  * InventoryService handlers: request → command, one use case, result → response.
  */
 import {create, fromBinary, toBinary} from '@bufbuild/protobuf';
+import {timestampDate} from '@bufbuild/protobuf/wkt';
 import type {HandlerContext, ServiceImpl} from '@connectrpc/connect';
 import * as inventoryv1 from '../../../../gen/agora/inventory/v1/inventory_pb.js';
 import {
@@ -12,7 +13,9 @@ import {
 import {InvalidArgumentError} from '../../../common/errors/domain_error.js';
 import {principalOf} from '../../../common/rpc/call_pipeline.js';
 import {fanOut, Hub, liveEvents} from '../../../common/rpc/streams.js';
+import {durationFromSeconds} from '../../../common/rpc/durations.js';
 import type {AdjustStock} from '../app/adjust_stock.js';
+import type {CheckStockMirror} from '../app/check_stock_mirror.js';
 import type {
   CommitReservation,
   ReleaseReservation,
@@ -36,6 +39,7 @@ export interface InventoryUseCases {
   adjust: AdjustStock;
   setThreshold: SetLowStockThreshold;
   read: ReadStock;
+  checkMirror: CheckStockMirror;
   /** Live stock changes, all replicas (fed by the Redis mirror). */
   watchLevels(
     skus: readonly string[] | undefined,
@@ -131,6 +135,33 @@ export function createInventoryService(
         reservation: reservationToProto(
           await uc.read.reservation(req.reservationId),
         ),
+      };
+    },
+
+    async scanReservations(req) {
+      const page = await uc.read.scanReservations({
+        updatedSince: req.updatedSince && timestampDate(req.updatedSince),
+        orderIds: req.orderIds,
+        pageSize: req.pageSize,
+        pageToken: req.pageToken,
+      });
+      return {
+        reservations: page.reservations.map(reservationToProto),
+        nextPageToken: page.next,
+      };
+    },
+
+    async checkStockMirror(req) {
+      const check = await uc.checkMirror.execute(req.repair);
+      return {
+        mismatches: check.mismatches.map(m => ({
+          sku: m.sku,
+          warehouseId: m.warehouseId,
+          cause: m.cause,
+        })),
+        levelsChecked: check.levelsChecked,
+        repairedSkus: check.repairedSkus,
+        outboxLag: durationFromSeconds(check.outboxLagSeconds),
       };
     },
 

@@ -5,6 +5,15 @@
  */
 import type {Money} from '../../../common/money/money.js';
 import type {Order, OrderLine} from '../domain/order.js';
+import type {
+  DriftKind,
+  LedgerFacts,
+  MirrorMismatchFacts,
+  OrderFacts,
+  PaymentFacts,
+  RepairAction,
+  ReservationFacts,
+} from '../domain/reconciliation.js';
 
 export interface OrderStore {
   /**
@@ -173,4 +182,55 @@ export interface PaymentGateway {
 
 export interface Clock {
   now(): Date;
+}
+
+/** Order's own side of reconciliation: its orders, the pass lease, the repair log. */
+export interface ReconcileStore {
+  /** Orders changed at or after `since`. */
+  ordersUpdatedSince(since: Date): Promise<OrderFacts[]>;
+  /** These orders (those that exist). */
+  ordersByIds(ids: readonly string[]): Promise<OrderFacts[]>;
+  /**
+   * Takes the one reconciliation lease for `leaseMs` when no other holder has it (or
+   * theirs lapsed: a replica died mid-pass); false when another holds it.
+   */
+  tryLease(holder: string, leaseMs: number): Promise<boolean>;
+  releaseLease(holder: string): Promise<void>;
+  /** Appends a repair to the repairs table. */
+  recordRepair(repair: RepairRecord): Promise<void>;
+  /** Seconds since Order's oldest unpublished event was written (0 when none). */
+  outboxLagSeconds(): Promise<number>;
+}
+
+/** A repair made or tried, as recorded. */
+export interface RepairRecord {
+  kind: DriftKind;
+  action: RepairAction['action'];
+  /** The payment, reservation or SKU repaired. */
+  target: string;
+  outcome: 'repaired' | 'failed';
+  /** The amount refunded, or the error. */
+  detail: string;
+  at: Date;
+}
+
+/** What Payment and Inventory report for reconciliation (every page of each scan). */
+export interface ReconcileSources {
+  payments(q: {
+    updatedSince?: Date;
+    orderIds?: readonly string[];
+  }): Promise<PaymentFacts[]>;
+  reservations(q: {
+    updatedSince?: Date;
+    orderIds?: readonly string[];
+  }): Promise<ReservationFacts[]>;
+  ledger(): Promise<
+    LedgerFacts & {transactionCount: number; outboxLagSeconds: number}
+  >;
+  /** Inventory's mirror check; with repair it rewrites the SKUs that differ. */
+  mirror(repair: boolean): Promise<{
+    mismatches: MirrorMismatchFacts[];
+    levelsChecked: number;
+    outboxLagSeconds: number;
+  }>;
 }

@@ -20,13 +20,16 @@ import {
 import type {AfterSale} from '../app/after_sale.js';
 import type {PlaceOrder} from '../app/place_order.js';
 import type {ReadOrders} from '../app/read_orders.js';
+import type {Reconcile} from '../app/reconcile.js';
 import {requireSameCustomer} from '../app/customer_scope.js';
 import {orderToProto} from './mapper.js';
+import {reportToProto} from './reconciliation_mapper.js';
 
 export interface OrderUseCases {
   place: PlaceOrder;
   read: ReadOrders;
   afterSale: AfterSale;
+  reconcile: Reconcile;
   /** Order events from every replica (fed by the event bus), protobuf bytes. */
   events: Hub<Uint8Array>;
 }
@@ -113,6 +116,10 @@ export function createOrderService(
         scopeOf(ctx),
       );
       return {order: orderToProto(order)};
+    },
+
+    async reconcile(req) {
+      return {report: reportToProto(await uc.reconcile.onDemand(req.dryRun))};
     },
 
     async *watchOrderEvents(req, ctx: HandlerContext) {

@@ -3,6 +3,7 @@
  * outbox) and a payment provider. Implemented in infra/.
  */
 import type {Money} from '../../../common/money/money.js';
+import type {ScanQuery} from '../../../common/paging/scan_cursor.js';
 import type {LedgerAccount} from '../domain/ledger.js';
 import type {
   Payment,
@@ -15,6 +16,27 @@ import type {
 export interface LedgerFilter {
   orderId?: string;
   currencyCode?: string;
+}
+
+/** A ledger transaction that breaks double entry. */
+export interface UnbalancedTransaction {
+  transactionId: string;
+  paymentId: string;
+  orderId: string;
+  kind: string;
+  /** The sum of its postings in one currency; undefined when it has none. */
+  sum: Money | undefined;
+  postingCount: number;
+}
+
+/** What a ledger check found. */
+export interface LedgerCheck {
+  /** Oldest first, at most the limit asked for. */
+  unbalanced: UnbalancedTransaction[];
+  unbalancedCount: number;
+  /** The sum of every posting, per currency with postings. */
+  totals: Money[];
+  transactionCount: number;
 }
 
 export interface LedgerBalances {
@@ -40,6 +62,10 @@ export interface PaymentStore {
   pendingBefore(before: Date, limit: number): Promise<string[]>;
   /** Balances of the ledger per account and currency. */
   ledgerBalances(filter: LedgerFilter): Promise<LedgerBalances>;
+  /** One page of payments (no tombstones) in (update time, id) order. */
+  scan(q: ScanQuery): Promise<Payment[]>;
+  /** Checks every ledger transaction, and the whole ledger, for double entry. */
+  checkLedger(limit: number): Promise<LedgerCheck>;
 }
 
 /** The provider's answer to one capture, void or refund call, kept for the audit trail. */

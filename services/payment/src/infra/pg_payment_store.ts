@@ -11,12 +11,17 @@ import {Money} from '../../../common/money/money.js';
 import {appendToOutbox} from '../../../common/outbox/outbox.js';
 import type {
   LedgerBalances,
+  LedgerCheck,
   LedgerFilter,
   PaymentStore,
   PaymentTx,
   ProviderReceipt,
 } from '../app/ports.js';
 import type {LedgerAccount, LedgerEntry} from '../domain/ledger.js';
+import {
+  scanCondition,
+  type ScanQuery,
+} from '../../../common/paging/scan_cursor.js';
 import {
   Payment,
   VoidTombstone,
@@ -363,6 +368,66 @@ export class PgPaymentStore implements PaymentStore {
         balance: Money.of(r.balance, r.currency_code),
       })),
       transactionCount: Number(count.n),
+    };
+  }
+
+  async scan(q: ScanQuery): Promise<Payment[]> {
+    const c = scanCondition(q, 'p', 'payment_id');
+    const rows = await this.db.query<PaymentRow>(
+      `${SELECT_PAYMENT} where not p.tombstone and ${c.where}
+        order by ${c.order} limit $${c.params.length + 1}`,
+      [...c.params, q.limit],
+    );
+    return rows.map(toPayment);
+  }
+
+  // A full pass over the ledger: fine at the reconciler's once a minute for ledgers of
+  // millions of postings; a larger one would check only transactions since the last pass.
+  async checkLedger(limit: number): Promise<LedgerCheck> {
+    const bad = `
+      with per_currency as (
+        select t.ledger_transaction_id as id, t.payment_id, t.order_id, t.kind,
+               lp.currency_code, coalesce(sum(lp.amount), 0) as total,
+               count(lp.ledger_posting_id) as postings
+          from ledger_transaction t
+          left join ledger_posting lp using (ledger_transaction_id)
+         group by t.ledger_transaction_id, lp.currency_code),
+      per_tx as (select id, sum(postings)::int as n from per_currency group by id)
+      select p.*, x.n from per_currency p join per_tx x using (id)
+       where p.total <> 0 or x.n < 2`;
+    const rows = await this.db.query<{
+      id: string;
+      payment_id: string;
+      order_id: string;
+      kind: string;
+      currency_code: string | null;
+      total: string;
+      n: number;
+    }>(
+      `select id::text, payment_id, order_id, kind, currency_code, total::text, n
+         from (${bad}) b order by b.id limit $1`,
+      [limit],
+    );
+    const [count] = await this.db.query<{n: string; all: string}>(
+      `select (select count(distinct id) from (${bad}) b) as n,
+              (select count(*) from ledger_transaction) as all`,
+    );
+    const totals = await this.db.query<{currency_code: string; total: string}>(
+      `select currency_code, sum(amount)::text as total from ledger_posting
+        group by currency_code order by currency_code`,
+    );
+    return {
+      unbalanced: rows.map(r => ({
+        transactionId: r.id,
+        paymentId: r.payment_id,
+        orderId: r.order_id,
+        kind: r.kind,
+        sum: r.currency_code ? Money.of(r.total, r.currency_code) : undefined,
+        postingCount: r.n,
+      })),
+      unbalancedCount: Number(count.n),
+      totals: totals.map(t => Money.of(t.total, t.currency_code)),
+      transactionCount: Number(count.all),
     };
   }
 }

@@ -3,8 +3,15 @@
  *
  * Requests are never logged here: AuthorizePaymentRequest carries the payment token.
  */
+import {create} from '@bufbuild/protobuf';
+import {timestampDate} from '@bufbuild/protobuf/wkt';
 import type {ServiceImpl} from '@connectrpc/connect';
-import type {PaymentService} from '../../../../gen/agora/payment/v1/payment_service_pb.js';
+import {
+  UnbalancedLedgerTransactionSchema,
+  type PaymentService,
+} from '../../../../gen/agora/payment/v1/payment_service_pb.js';
+import {durationFromSeconds} from '../../../common/rpc/durations.js';
+import {moneyToProto} from '../../../common/money/money_proto.js';
 import type {AuthorizePayment} from '../app/authorize_payment.js';
 import type {CapturePayment} from '../app/capture_payment.js';
 import type {ReadPayments} from '../app/read_payments.js';
@@ -81,6 +88,39 @@ export function createPaymentService(
       return {
         balances: ledgerBalancesToProto(ledger),
         transactionCount: BigInt(ledger.transactionCount),
+      };
+    },
+
+    async scanPayments(req) {
+      const page = await uc.read.scan({
+        updatedSince: req.updatedSince && timestampDate(req.updatedSince),
+        orderIds: req.orderIds,
+        pageSize: req.pageSize,
+        pageToken: req.pageToken,
+      });
+      return {
+        payments: page.payments.map(p => paymentToProto(p)),
+        nextPageToken: page.next,
+      };
+    },
+
+    async checkLedger() {
+      const check = await uc.read.checkLedger();
+      return {
+        unbalanced: check.unbalanced.map(u =>
+          create(UnbalancedLedgerTransactionSchema, {
+            ledgerTransactionId: BigInt(u.transactionId),
+            paymentId: u.paymentId,
+            orderId: u.orderId,
+            kind: u.kind,
+            sum: u.sum && moneyToProto(u.sum),
+            postingCount: u.postingCount,
+          }),
+        ),
+        unbalancedCount: BigInt(check.unbalancedCount),
+        totals: check.totals.map(moneyToProto),
+        transactionCount: BigInt(check.transactionCount),
+        outboxLag: durationFromSeconds(check.outboxLagSeconds),
       };
     },
   };

@@ -9,6 +9,7 @@ import {
   OUTBOX_TABLE_SQL,
 } from '../../../../common/outbox/outbox.js';
 import {Migration0002SagaRecovery} from './0002_saga_recovery.js';
+import {Migration0003Reconciliation} from './0003_reconciliation.js';
 
 export class Migration0001Initial extends Migration {
   override up(): void {
@@ -57,4 +58,5 @@ export const ORDER_MIGRATIONS = [
   {name: '0001_initial', class: Migration0001Initial},
   {name: '0002_saga_recovery', class: Migration0002SagaRecovery},
   OUTBOX_DELIVERY_MIGRATION,
+  {name: '0003_reconciliation', class: Migration0003Reconciliation},
 ];
