@@ -28,6 +28,7 @@ export async function openPersistence(
     migrations,
     poolSize: config.dbPoolSize,
     log,
+    timeouts: config.dbTimeouts,
   });
   onStop.push(() => db.close());
   // Not waiting for the broker: the service can take orders while RabbitMQ is down, and

@@ -42,6 +42,7 @@ await runService('report', async ({config, env, log, onStop}) => {
     migrations: REPORT_MIGRATIONS,
     poolSize: config.dbPoolSize,
     log,
+    timeouts: config.dbTimeouts,
   });
   onStop.push(() => db.close());
 
