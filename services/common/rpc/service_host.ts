@@ -10,7 +10,7 @@
  */
 import type {AddressInfo} from 'node:net';
 import type {DescMethod, DescService} from '@bufbuild/protobuf';
-import type {ConnectError} from '@connectrpc/connect';
+import {Code, type ConnectError} from '@connectrpc/connect';
 import * as grpc from '@grpc/grpc-js';
 import {Health} from '../../../gen/grpc/health/v1/health_pb.js';
 import type {ServiceConfig} from '../config/service_config.js';
@@ -220,6 +220,16 @@ function logObserver(log: Logger): CallObserver {
           fields,
           error.cause ?? error,
         );
+      } else if (
+        error.code === Code.Unavailable ||
+        error.code === Code.DeadlineExceeded
+      ) {
+        // An outage or an expired time bound: worth seeing, with its real cause.
+        const cause = error.cause;
+        log.warn(`call failed: ${error.rawMessage}`, {
+          ...fields,
+          reason: cause instanceof Error ? cause.message : undefined,
+        });
       } else {
         log.debug(`call rejected: ${error.rawMessage}`, fields);
       }
