@@ -26,7 +26,7 @@ import {
 } from './rpc/order_events.js';
 import {createReportService} from './rpc/report_service.js';
 
-await runService('report', async ({config, env, log, onStop}) => {
+await runService('report', async ({config, env, log, onStop, readiness}) => {
   const pollMs = env.int('AGORA_REPORT_JOB_POLL_MS', 500, 10, 60_000);
   const leaseMs = env.int(
     'AGORA_REPORT_JOB_LEASE_MS',
@@ -45,6 +45,7 @@ await runService('report', async ({config, env, log, onStop}) => {
     timeouts: config.dbTimeouts,
   });
   onStop.push(() => db.close());
+  readiness.push({name: 'postgresql', check: ms => db.ping(ms)});
 
   const store = new PgReportStore(db);
   const clock = {now: () => new Date()};
