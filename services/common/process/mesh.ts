@@ -6,6 +6,7 @@ import {join} from 'node:path';
 import type {TlsFiles} from '../auth/dev_ca.js';
 import {type ServiceName} from '../config/service_config.js';
 import {
+  restartServiceProcess,
   startServiceProcess,
   waitServing,
   type ServiceProcess,
@@ -38,11 +39,6 @@ function portEnv(name: ServiceName, anyPorts: boolean): Record<string, string> {
   if (!anyPorts) return {};
   const prefix = `AGORA_${name.toUpperCase()}_`;
   return {[`${prefix}PORT`]: '0', [`${prefix}HTTP_PORT`]: '0'};
-}
-
-/** The port of a `host:port` address. */
-function portOf(address: string): string {
-  return address.slice(address.lastIndexOf(':') + 1);
 }
 
 export async function startMesh(opts: MeshOptions): Promise<Mesh> {
@@ -92,16 +88,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     );
     const respawn = async (name: ServiceName): Promise<ServiceProcess> => {
       const previous = byName[name];
-      const prefix = `AGORA_${name.toUpperCase()}_`;
-      const p = await startServiceProcess(
-        name,
-        {
-          ...envOf[name],
-          [`${prefix}PORT`]: portOf(previous.grpcAddress),
-          [`${prefix}HTTP_PORT`]: portOf(previous.httpAddress),
-        },
-        logOf(name),
-      );
+      const p = await restartServiceProcess(previous, envOf[name], logOf(name));
       started = [...started.filter(s => s !== previous), p];
       byName[name] = p;
       return p;
