@@ -59,7 +59,6 @@ export interface Database extends Sql {
   close(): Promise<void>;
 }
 
-
 type MigrationClass = new (...args: never[]) => Migration;
 
 /** The two connections of a service's database (ServiceConfig.databaseUrl). */
@@ -115,6 +114,14 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   pool.on('error', err =>
     opts.log.warn('idle database connection failed', {reason: err.message}),
   );
+  // pg-pool listens for a client's errors only while the client is idle, and a
+  // promise-based checkout leaves a gap between its hand-over and the caller's next
+  // line: a server message that ends the session in the same socket read as the
+  // connection's ReadyForQuery (a terminated backend, seen under load) is emitted in
+  // that gap, with no listener, and crashed the process. So every connection gets a
+  // listener for its whole life; the failed statement reports the error to its caller
+  // and pg-pool drops the connection when it is released.
+  pool.on('connect', client => client.on('error', () => undefined));
   const on = (client: pg.Pool | pg.PoolClient): Sql => ({
     query: async <T>(text: string, params: readonly unknown[] = []) =>
       (await client.query(text, params as unknown[])).rows as T[],
@@ -209,7 +216,8 @@ async function migrate(url: string, opts: DatabaseOptions): Promise<void> {
       // the options of its pg Pool. No statement timeout here: a migration may
       // legitimately run long (an index build), and it runs before the service serves.
       driverOptions: {
-        connectionTimeoutMillis: (opts.timeouts ?? DEFAULT_DB_TIMEOUTS).acquireMs,
+        connectionTimeoutMillis: (opts.timeouts ?? DEFAULT_DB_TIMEOUTS)
+          .acquireMs,
       },
       migrations: {
         tableName: 'schema_migrations',
