@@ -3,6 +3,8 @@
  * checked (and started) by infra.sh before this runs; this starts the five services on
  * their default ports, seeds the demo catalogue into an empty database, waits for every
  * service to report SERVING, prints where each listens, and stops everything on Ctrl-C.
+ * A service that exits meanwhile is restarted with back-off on the same ports
+ * (supervisor.ts); the others keep serving.
  */
 import {join} from 'node:path';
 import {
@@ -19,6 +21,8 @@ import {
 } from '../../services/common/process/service_process.js';
 import {DEMO_SKUS, seedDemoCatalogue} from './demo_catalogue.js';
 import {LocalTracing} from './local_tracing.js';
+import {supervised} from './supervised_process.js';
+import {Supervisor} from './supervisor.js';
 
 const logDir = join(repoRoot(), '.agora', 'logs');
 
@@ -44,6 +48,16 @@ async function main(): Promise<void> {
     logDir,
     tls: clientTls,
   });
+  const names = Object.keys(SERVICE_PORTS) as ServiceName[];
+  const supervisors = names.map(name => {
+    const supervisor = new Supervisor(
+      name,
+      async () => supervised(await mesh.respawn(name)),
+      {log: line => console.error(`${line} (log: ${logDir}/${name}.log)`)},
+    );
+    supervisor.watch(supervised(mesh.processes[name]));
+    return supervisor;
+  });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -51,6 +65,8 @@ async function main(): Promise<void> {
     console.log(
       `\nagora: ${signal}: stopping every service (draining in-flight calls)…`,
     );
+    // Supervisors first, so no stopped service is started again.
+    await Promise.all(supervisors.map(s => s.stop()));
     await mesh.stop();
     await tracing.stop();
     console.log('agora: stopped');
@@ -58,16 +74,6 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
-  for (const p of Object.values(mesh.processes)) {
-    p.child.once('exit', code => {
-      if (!stopping) {
-        console.error(
-          `agora: ${p.name} exited unexpectedly (code ${code}); see ${logDir}/${p.name}.log`,
-        );
-        void stop('service failure');
-      }
-    });
-  }
 
   const seeded = await seedDemoCatalogue(
     mesh.processes.pricing.grpcAddress,
@@ -81,7 +87,6 @@ async function main(): Promise<void> {
       : 'agora: catalogue already present; not seeding',
   );
 
-  const names = Object.keys(SERVICE_PORTS) as ServiceName[];
   console.log('\nagora: all five services are SERVING (grpc.health.v1)\n');
   console.log(
     '  service     gRPC (grpc-js, reflection)   Connect + gRPC-Web (HTTP/1.1)',

@@ -3,6 +3,11 @@
  */
 import {readAuthConfig, type AuthConfig} from '../auth/auth_config.js';
 import type {DatabaseUrls} from '../db/database.js';
+import {DEFAULT_DB_TIMEOUTS, type DatabaseTimeouts} from '../db/timeouts.js';
+import {
+  DEFAULT_REDIS_TIMEOUTS,
+  type RedisTimeouts,
+} from '../redis/redis_timeouts.js';
 import {readRateLimits, type RateLimits} from '../rpc/rate_limiter.js';
 import {ConfigError, EnvReader} from './env.js';
 
@@ -53,6 +58,12 @@ export interface ServiceConfig {
   drainMs: number;
   /** Most PostgreSQL connections this process opens. */
   dbPoolSize: number;
+  /** PostgreSQL time bounds (AGORA_DB_STATEMENT_TIMEOUT_MS and siblings). */
+  dbTimeouts: DatabaseTimeouts;
+  /** Redis time bounds (AGORA_REDIS_COMMAND_TIMEOUT_MS, AGORA_REDIS_CONNECT_TIMEOUT_MS). */
+  redisTimeouts: RedisTimeouts;
+  /** How often readiness (PostgreSQL reachable) is probed, and each probe's bound. */
+  readiness: {everyMs: number; timeoutMs: number};
   /** How callers are authenticated (OIDC: issuer, audience, JWKS). */
   auth: AuthConfig;
   rateLimits: RateLimits;
@@ -106,6 +117,50 @@ export function readServiceConfig(
     ]),
     drainMs: env.int('AGORA_DRAIN_MS', 1000, 0, 60000),
     dbPoolSize: env.int(`${prefix}DB_POOL_SIZE`, 10, 1, 200),
+    dbTimeouts: {
+      statementMs: env.int(
+        'AGORA_DB_STATEMENT_TIMEOUT_MS',
+        DEFAULT_DB_TIMEOUTS.statementMs,
+        0,
+        3_600_000,
+      ),
+      lockMs: env.int(
+        'AGORA_DB_LOCK_TIMEOUT_MS',
+        DEFAULT_DB_TIMEOUTS.lockMs,
+        0,
+        3_600_000,
+      ),
+      idleInTransactionMs: env.int(
+        'AGORA_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS',
+        DEFAULT_DB_TIMEOUTS.idleInTransactionMs,
+        0,
+        3_600_000,
+      ),
+      acquireMs: env.int(
+        'AGORA_DB_ACQUIRE_TIMEOUT_MS',
+        DEFAULT_DB_TIMEOUTS.acquireMs,
+        100,
+        600_000,
+      ),
+    },
+    redisTimeouts: {
+      commandMs: env.int(
+        'AGORA_REDIS_COMMAND_TIMEOUT_MS',
+        DEFAULT_REDIS_TIMEOUTS.commandMs,
+        10,
+        600_000,
+      ),
+      connectMs: env.int(
+        'AGORA_REDIS_CONNECT_TIMEOUT_MS',
+        DEFAULT_REDIS_TIMEOUTS.connectMs,
+        10,
+        600_000,
+      ),
+    },
+    readiness: {
+      everyMs: env.int('AGORA_READINESS_EVERY_MS', 2000, 50, 600_000),
+      timeoutMs: env.int('AGORA_READINESS_TIMEOUT_MS', 1000, 10, 600_000),
+    },
     auth: readAuthConfig(env, service),
     rateLimits: readRateLimits(env),
     maxRequestBytes: env.int(

@@ -24,6 +24,9 @@ import {Migrator, type Migration} from '@mikro-orm/migrations';
 import pg from 'pg';
 import {redactUrl} from '../config/env.js';
 import type {Logger} from '../log/logger.js';
+import {DEFAULT_DB_TIMEOUTS, type DatabaseTimeouts} from './timeouts.js';
+
+export {DEFAULT_DB_TIMEOUTS, type DatabaseTimeouts};
 
 // NUMERIC (1700) and INT8 (20) stay strings: money must never pass through a JS number,
 // and counts are converted explicitly where they are known to be small.
@@ -47,6 +50,12 @@ export interface Database extends Sql {
    * PostgreSQL resolves by aborting one side) are retried up to 3 times.
    */
   tx<T>(work: (sql: Sql) => Promise<T>): Promise<T>;
+  /**
+   * Resolves when PostgreSQL answered `select 1` within `timeoutMs` (a connection from
+   * the pool, so a full pool counts as not ready too), rejects otherwise: the readiness
+   * probe.
+   */
+  ping(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -68,6 +77,8 @@ export interface DatabaseOptions {
   migrations: Array<{name: string; class: MigrationClass}>;
   poolSize: number;
   log: Logger;
+  /** DEFAULT_DB_TIMEOUTS when absent. */
+  timeouts?: DatabaseTimeouts;
 }
 
 const RETRYABLE = new Set(['40001', '40P01']);
@@ -79,16 +90,38 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       ? {runtime: opts.url, migration: opts.url}
       : opts.url;
   await migrate(urls.migration, opts);
+  const t = opts.timeouts ?? DEFAULT_DB_TIMEOUTS;
   const pool = new pg.Pool({
     connectionString: urls.runtime,
     max: opts.poolSize,
-    // Unqualified table names resolve to the service's schema only.
-    options: `-c search_path="${opts.schema}"`,
+    // Unqualified table names resolve to the service's schema only; the time bounds
+    // are session settings, so they hold for every statement on every connection.
+    options: [
+      `-c search_path="${opts.schema}"`,
+      `-c statement_timeout=${t.statementMs}`,
+      `-c lock_timeout=${t.lockMs}`,
+      `-c idle_in_transaction_session_timeout=${t.idleInTransactionMs}`,
+    ].join(' '),
     idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: t.acquireMs,
+    // A server that vanished without closing the socket (a cut network) is noticed by
+    // the client too: the statement timeout runs on the server, which may never answer.
+    query_timeout: t.statementMs > 0 ? t.statementMs + 5_000 : undefined,
+    keepAlive: true,
   });
+  // An idle connection that PostgreSQL ends (pg_terminate_backend, a restart) is
+  // dropped from the pool here; the next query opens a fresh one.
   pool.on('error', err =>
     opts.log.warn('idle database connection failed', {reason: err.message}),
   );
+  // pg-pool listens for a client's errors only while the client is idle, and a
+  // promise-based checkout leaves a gap between its hand-over and the caller's next
+  // line: a server message that ends the session in the same socket read as the
+  // connection's ReadyForQuery (a terminated backend, seen under load) is emitted in
+  // that gap, with no listener, and crashed the process. So every connection gets a
+  // listener for its whole life; the failed statement reports the error to its caller
+  // and pg-pool drops the connection when it is released.
+  pool.on('connect', client => client.on('error', () => undefined));
   const on = (client: pg.Pool | pg.PoolClient): Sql => ({
     query: async <T>(text: string, params: readonly unknown[] = []) =>
       (await client.query(text, params as unknown[])).rows as T[],
@@ -98,24 +131,60 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   const tx = async <T>(work: (sql: Sql) => Promise<T>): Promise<T> => {
     for (let attempt = 1; ; attempt++) {
       const client = await pool.connect();
+      // pg-pool listens for errors of idle connections only: a connection checked out
+      // for a transaction that PostgreSQL ends between two statements (while the use
+      // case awaits a remote call, say) emits 'error' with no listener, which crashed
+      // the process. The next statement fails instead, and release(err) drops it.
+      let broken: Error | undefined;
+      const onError = (err: Error) => {
+        broken = err;
+        opts.log.warn('database connection lost in a transaction', {
+          reason: err.message,
+        });
+      };
+      client.on('error', onError);
+      const release = () => {
+        client.off('error', onError);
+        client.release(broken);
+      };
       try {
         await client.query('begin');
         const result = await work(on(client));
         await client.query('commit');
-        client.release();
+        release();
         return result;
       } catch (err) {
-        await client.query('rollback').catch(() => undefined);
-        client.release();
+        if (!broken) await client.query('rollback').catch(() => undefined);
+        release();
         const code = (err as {code?: string}).code;
         if (!code || !RETRYABLE.has(code) || attempt >= 3) throw err;
       }
+    }
+  };
+  const ping = async (timeoutMs: number): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined;
+    const query = pool.query('select 1');
+    try {
+      await Promise.race([
+        query,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no answer within ${timeoutMs} ms`)),
+            timeoutMs,
+          );
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      // A query that lost the race still settles later; nobody waits for it.
+      query.catch(() => undefined);
     }
   };
   return {
     schema: opts.schema,
     ...on(pool),
     tx,
+    ping,
     close: () => pool.end(),
   };
 }
@@ -129,6 +198,8 @@ async function migrate(url: string, opts: DatabaseOptions): Promise<void> {
   // locks need no privilege; `create schema` needs CREATE on the database, which only
   // the owner role has (a no-op where the schema exists, but checked all the same).
   const lock = new pg.Client({connectionString: url});
+  // Its failure surfaces as the rejected query; an 'error' event alone would crash.
+  lock.on('error', () => undefined);
   await lock.connect();
   try {
     const key = `agora-migrate:${opts.schema}`;
@@ -141,6 +212,13 @@ async function migrate(url: string, opts: DatabaseOptions): Promise<void> {
       discovery: {warnWhenNoEntities: false},
       extensions: [Migrator],
       pool: {min: 0, max: 2},
+      // MikroORM 7's PoolConfig has no acquire timeout; driverOptions are merged into
+      // the options of its pg Pool. No statement timeout here: a migration may
+      // legitimately run long (an index build), and it runs before the service serves.
+      driverOptions: {
+        connectionTimeoutMillis: (opts.timeouts ?? DEFAULT_DB_TIMEOUTS)
+          .acquireMs,
+      },
       migrations: {
         tableName: 'schema_migrations',
         schema: opts.schema,
@@ -184,6 +262,7 @@ async function ensureDatabase(url: string): Promise<void> {
   const admin = new URL(url);
   admin.pathname = '/postgres';
   const client = new pg.Client({connectionString: admin.toString()});
+  client.on('error', () => undefined);
   await client.connect();
   try {
     const found = await client.query(

@@ -339,6 +339,15 @@ export class EventBus {
     sub: Subscription,
   ): Promise<void> {
     const channel = await model.createChannel();
+    // A channel the broker closes (a restart, a failed declare) emits 'error'; without
+    // a listener that would end the process. The connection's recovery declares the
+    // subscription again.
+    channel.on('error', (err: Error) =>
+      this.log.warn('consumer channel error', {
+        queue: sub.queue,
+        reason: err.message,
+      }),
+    );
     await channel.assertExchange(this.exchange, 'topic', {durable: true});
     let queue: string;
     if (sub.durable) {

@@ -6,6 +6,7 @@ import {join} from 'node:path';
 import type {TlsFiles} from '../auth/dev_ca.js';
 import {type ServiceName} from '../config/service_config.js';
 import {
+  restartServiceProcess,
   startServiceProcess,
   waitServing,
   type ServiceProcess,
@@ -22,7 +23,13 @@ export interface MeshOptions {
 }
 
 export interface Mesh {
+  /** The running process of each service (respawn replaces an entry). */
   processes: Record<ServiceName, ServiceProcess>;
+  /**
+   * Starts `name` again after its process exited, with the environment and the ports
+   * it had, so every other service (and Order's addresses of its peers) stays valid.
+   */
+  respawn(name: ServiceName): Promise<ServiceProcess>;
   stop(): Promise<void>;
 }
 
@@ -35,17 +42,20 @@ function portEnv(name: ServiceName, anyPorts: boolean): Record<string, string> {
 }
 
 export async function startMesh(opts: MeshOptions): Promise<Mesh> {
-  const started: ServiceProcess[] = [];
+  let started: ServiceProcess[] = [];
+  const envOf = {} as Record<ServiceName, Record<string, string>>;
   const stopAll = async () => {
     await Promise.all(started.map(p => p.stop()));
   };
+  const logOf = (name: ServiceName) => join(opts.logDir, `${name}.log`);
   try {
     // Migrations of one schema never wait on another's, so the leaves start together.
+    for (const name of LEAVES) envOf[name] = opts.env;
     const starting = LEAVES.map(name =>
       startServiceProcess(
         name,
-        {...opts.env, ...portEnv(name, opts.anyPorts)},
-        join(opts.logDir, `${name}.log`),
+        {...envOf[name], ...portEnv(name, opts.anyPorts)},
+        logOf(name),
       ),
     );
     const settled = await Promise.allSettled(starting);
@@ -58,16 +68,16 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
       ServiceName,
       ServiceProcess
     >;
+    envOf.order = {
+      ...opts.env,
+      AGORA_PRICING_ADDR: byName.pricing.grpcAddress,
+      AGORA_INVENTORY_ADDR: byName.inventory.grpcAddress,
+      AGORA_PAYMENT_ADDR: byName.payment.grpcAddress,
+    };
     const order = await startServiceProcess(
       'order',
-      {
-        ...opts.env,
-        ...portEnv('order', opts.anyPorts),
-        AGORA_PRICING_ADDR: byName.pricing.grpcAddress,
-        AGORA_INVENTORY_ADDR: byName.inventory.grpcAddress,
-        AGORA_PAYMENT_ADDR: byName.payment.grpcAddress,
-      },
-      join(opts.logDir, 'order.log'),
+      {...envOf.order, ...portEnv('order', opts.anyPorts)},
+      logOf('order'),
     );
     started.push(order);
     byName.order = order;
@@ -76,7 +86,14 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
       30_000,
       opts.tls,
     );
-    return {processes: byName, stop: stopAll};
+    const respawn = async (name: ServiceName): Promise<ServiceProcess> => {
+      const previous = byName[name];
+      const p = await restartServiceProcess(previous, envOf[name], logOf(name));
+      started = [...started.filter(s => s !== previous), p];
+      byName[name] = p;
+      return p;
+    };
+    return {processes: byName, respawn, stop: stopAll};
   } catch (err) {
     await stopAll();
     throw err;

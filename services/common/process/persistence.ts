@@ -28,8 +28,11 @@ export async function openPersistence(
     migrations,
     poolSize: config.dbPoolSize,
     log,
+    timeouts: config.dbTimeouts,
   });
   onStop.push(() => db.close());
+  // Without its database a service can answer nothing but UNAVAILABLE.
+  ctx.readiness.push({name: 'postgresql', check: ms => db.ping(ms)});
   // Not waiting for the broker: the service can take orders while RabbitMQ is down, and
   // events wait in the outbox.
   const bus = await EventBus.connect(

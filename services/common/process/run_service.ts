@@ -15,6 +15,7 @@ import type {CallObserver} from '../rpc/grpc_adapter.js';
 import {ServiceMetrics} from '../telemetry/metrics.js';
 import {flushTraces, traceFields} from '../telemetry/trace_context.js';
 import type {ServiceBinding} from '../rpc/http_edge.js';
+import type {ReadinessCheck} from '../rpc/readiness.js';
 import {hostService, type RunningService} from '../rpc/service_host.js';
 
 /** What a service's composition root gets to build itself with. */
@@ -28,6 +29,8 @@ export interface BuildContext {
   onStop: Array<() => Promise<void> | void>;
   /** The process's Prometheus registry (RPC metrics are already in it). */
   metrics: ServiceMetrics;
+  /** Register what the process cannot serve without; health follows it (readiness.ts). */
+  readiness: ReadinessCheck[];
 }
 
 export interface BuiltService {
@@ -50,7 +53,16 @@ export async function runService(
     // Registered first, so it runs last: spans of the final calls still get exported.
     onStop.push(() => flushTraces());
     const metrics = new ServiceMetrics(name);
-    const built = await build({config, tls, env, log, onStop, metrics});
+    const readiness: ReadinessCheck[] = [];
+    const built = await build({
+      config,
+      tls,
+      env,
+      log,
+      onStop,
+      metrics,
+      readiness,
+    });
     return await hostService({
       config,
       tls,
@@ -59,6 +71,7 @@ export async function runService(
       observers: built.observers,
       metrics,
       onStop,
+      readiness,
     });
   } catch (err) {
     log.error(

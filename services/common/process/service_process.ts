@@ -128,6 +128,30 @@ export function startServiceProcess(
 }
 
 /**
+ * Starts `previous.name` again with `env` on the ports `previous` had (after it
+ * exited), so everything that dials it (Order, a balancer, a test's client) finds it
+ * where it was.
+ */
+export function restartServiceProcess(
+  previous: ServiceProcess,
+  env: Record<string, string>,
+  logFile: string,
+): Promise<ServiceProcess> {
+  const prefix = `AGORA_${previous.name.toUpperCase()}_`;
+  const portOf = (address: string) =>
+    address.slice(address.lastIndexOf(':') + 1);
+  return startServiceProcess(
+    previous.name,
+    {
+      ...env,
+      [`${prefix}PORT`]: portOf(previous.grpcAddress),
+      [`${prefix}HTTP_PORT`]: portOf(previous.httpAddress),
+    },
+    logFile,
+  );
+}
+
+/**
  * AGORA_DATABASE_URL and AGORA_MIGRATION_DATABASE_URL for `name` on the database `env`
  * points at (its AGORA_DATABASE_URL, else the services' default): the service's own
  * role (agora_<name>) for its queries and agora_owner for its migrations, as in

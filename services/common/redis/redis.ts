@@ -5,13 +5,25 @@
  */
 import {Redis} from 'ioredis';
 import type {Logger} from '../log/logger.js';
+import {DEFAULT_REDIS_TIMEOUTS, type RedisTimeouts} from './redis_timeouts.js';
 
-/** Opens a connection that fails commands at once while disconnected. */
-export function connectRedis(url: string, log: Logger, name: string): Redis {
+/**
+ * Opens a connection that fails commands at once while disconnected, and within
+ * `timeouts.commandMs` while connected to a Redis that does not answer.
+ */
+export function connectRedis(
+  url: string,
+  log: Logger,
+  name: string,
+  timeouts: RedisTimeouts = DEFAULT_REDIS_TIMEOUTS,
+): Redis {
   const redis = new Redis(url, {
     connectionName: name,
     enableOfflineQueue: false,
+    // One retry at most per command on a reconnect, then the caller gets the error.
     maxRetriesPerRequest: 1,
+    commandTimeout: timeouts.commandMs,
+    connectTimeout: timeouts.connectMs,
     // Reconnect forever, at most every 2 s: Redis restarting must not need our restart.
     retryStrategy: times => Math.min(100 * times, 2000),
     lazyConnect: false,

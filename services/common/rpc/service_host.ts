@@ -10,7 +10,7 @@
  */
 import type {AddressInfo} from 'node:net';
 import type {DescMethod, DescService} from '@bufbuild/protobuf';
-import type {ConnectError} from '@connectrpc/connect';
+import {Code, type ConnectError} from '@connectrpc/connect';
 import * as grpc from '@grpc/grpc-js';
 import {Health} from '../../../gen/grpc/health/v1/health_pb.js';
 import type {ServiceConfig} from '../config/service_config.js';
@@ -21,6 +21,7 @@ import {CallPipeline} from './call_pipeline.js';
 import {isServerFault} from './error_mapping.js';
 import {HealthService} from './health.js';
 import {RateLimiter} from './rate_limiter.js';
+import {ReadinessProbe, type ReadinessCheck} from './readiness.js';
 import {addConnectService, type CallObserver} from './grpc_adapter.js';
 import {
   startHttpEdge,
@@ -51,6 +52,11 @@ export interface HostOptions {
   metrics?: ServiceMetrics;
   /** Install SIGTERM/SIGINT handlers (off in tests that host in-process). */
   handleSignals?: boolean;
+  /**
+   * Dependencies the process cannot serve without (its PostgreSQL): while one fails,
+   * health answers NOT_SERVING and /healthz 503 (readiness.ts).
+   */
+  readiness?: ReadinessCheck[];
 }
 
 const FORCE_EXIT_MS = 10_000;
@@ -120,6 +126,7 @@ export async function hostService(opts: HostOptions): Promise<RunningService> {
     ),
   );
   let serving = false;
+  let stoppingNow = false;
   const edge: HttpEdge = await startHttpEdge({
     bindings,
     host: config.host,
@@ -136,7 +143,18 @@ export async function hostService(opts: HostOptions): Promise<RunningService> {
     serving = status === 'SERVING';
     health.setStatus(status);
   };
+  // Ready at start (migrations just ran on the database); a draining process stays
+  // NOT_SERVING whatever its dependencies say.
+  const readiness = new ReadinessProbe(
+    opts.readiness ?? [],
+    config.readiness,
+    log,
+    ready => {
+      if (!stoppingNow) setServing(ready ? 'SERVING' : 'NOT_SERVING');
+    },
+  );
   setServing('SERVING');
+  readiness.start();
   log.lifecycle('serving', {
     grpc: `${config.host}:${grpcPort}`,
     http: `${config.host}:${edge.port}`,
@@ -148,7 +166,9 @@ export async function hostService(opts: HostOptions): Promise<RunningService> {
       log.info('shutting down: NOT_SERVING, draining', {
         drainMs: config.drainMs,
       });
+      stoppingNow = true;
       setServing('NOT_SERVING');
+      await readiness.stop();
       const force = setTimeout(() => {
         log.warn('in-flight calls did not finish in time; forcing shutdown');
         server.forceShutdown();
@@ -220,6 +240,16 @@ function logObserver(log: Logger): CallObserver {
           fields,
           error.cause ?? error,
         );
+      } else if (
+        error.code === Code.Unavailable ||
+        error.code === Code.DeadlineExceeded
+      ) {
+        // An outage or an expired time bound: worth seeing, with its real cause.
+        const cause = error.cause;
+        log.warn(`call failed: ${error.rawMessage}`, {
+          ...fields,
+          reason: cause instanceof Error ? cause.message : undefined,
+        });
       } else {
         log.debug(`call rejected: ${error.rawMessage}`, fields);
       }

@@ -38,8 +38,18 @@ await runService('inventory', async ctx => {
   );
 
   const store = new PgInventoryStore(db, alertEvent, () => relay.nudge());
-  const redis = connectRedis(config.redisUrl, log, 'inventory');
-  const subscriber = connectRedis(config.redisUrl, log, 'inventory-watch');
+  const redis = connectRedis(
+    config.redisUrl,
+    log,
+    'inventory',
+    config.redisTimeouts,
+  );
+  const subscriber = connectRedis(
+    config.redisUrl,
+    log,
+    'inventory-watch',
+    config.redisTimeouts,
+  );
   onStop.push(() => void redis.disconnect());
   onStop.push(() => void subscriber.disconnect());
   const mirror = new RedisStockMirror(

@@ -6,6 +6,7 @@ import {OrderService} from '../../../gen/agora/order/v1/order_service_pb.js';
 import {PaymentService} from '../../../gen/agora/payment/v1/payment_service_pb.js';
 import {PricingService} from '../../../gen/agora/pricing/v1/pricing_service_pb.js';
 import {startServiceTokens} from '../../common/auth/service_tokens.js';
+import {ConfigError} from '../../common/config/env.js';
 import {peerAddress} from '../../common/config/service_config.js';
 import {Bulkhead} from '../../common/concurrency/bulkhead.js';
 import {openPersistence} from '../../common/process/persistence.js';
@@ -71,6 +72,21 @@ await runService('order', async ctx => {
     100,
     120_000,
   );
+  // After-sale (cancel, refund) holds the order's row lock while it calls Payment and
+  // Inventory, so its transaction sits idle for at least one call's timeout. PostgreSQL
+  // ending that session sooner would fail every slow after-sale; refuse the setting.
+  // A cancel with many lines can still idle longer than the bound (one call per line,
+  // no statement in between): then the session is ended, the transaction rolls back
+  // and the caller gets UNAVAILABLE; every call used an id derived from the order, so
+  // the retry repeats no refund and no restock.
+  const idleMs = ctx.config.dbTimeouts.idleInTransactionMs;
+  if (idleMs !== 0 && idleMs <= 2 * callTimeoutMs) {
+    throw new ConfigError(
+      'AGORA_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS',
+      `must be 0 or more than twice AGORA_ORDER_CALL_TIMEOUT_MS (${callTimeoutMs}): after-sale holds a transaction open across a refund and a restock call`,
+      String(idleMs),
+    );
+  }
 
   const {db, bus, relay} = await openPersistence(
     ctx,

@@ -63,6 +63,7 @@ await runService('payment', async ctx => {
     migrations: PAYMENT_MIGRATIONS,
     poolSize: 4,
     log,
+    timeouts: ctx.config.dbTimeouts,
   });
   onStop.push(() => sandboxDb.close());
   const provider = createSandboxPaymentProvider(

@@ -45,8 +45,18 @@ await runService('pricing', async ctx => {
   );
 
   const store = new PgPricingStore(db, priceChangedEvent, () => relay.nudge());
-  const redis = connectRedis(config.redisUrl, log, 'pricing');
-  const subscriber = connectRedis(config.redisUrl, log, 'pricing-stock');
+  const redis = connectRedis(
+    config.redisUrl,
+    log,
+    'pricing',
+    config.redisTimeouts,
+  );
+  const subscriber = connectRedis(
+    config.redisUrl,
+    log,
+    'pricing-stock',
+    config.redisTimeouts,
+  );
   onStop.push(() => void redis.disconnect());
   onStop.push(() => void subscriber.disconnect());
   const signals = new RedisStockSignals(redis, config.namespace, log);

@@ -25,7 +25,7 @@ import {
 } from './events/order_events.js';
 import {createReportService} from './rpc/report_service.js';
 
-await runService('report', async ({config, env, log, onStop}) => {
+await runService('report', async ({config, env, log, onStop, readiness}) => {
   const pollMs = env.int('AGORA_REPORT_JOB_POLL_MS', 500, 10, 60_000);
   const leaseMs = env.int(
     'AGORA_REPORT_JOB_LEASE_MS',
@@ -41,8 +41,10 @@ await runService('report', async ({config, env, log, onStop}) => {
     migrations: REPORT_MIGRATIONS,
     poolSize: config.dbPoolSize,
     log,
+    timeouts: config.dbTimeouts,
   });
   onStop.push(() => db.close());
+  readiness.push({name: 'postgresql', check: ms => db.ping(ms)});
 
   const store = new PgReportStore(db);
   const clock = {now: () => new Date()};
