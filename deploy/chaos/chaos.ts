@@ -305,8 +305,11 @@ async function runFault(
   index: number,
   previous: Map<string, Set<string>>,
 ): Promise<FaultReport> {
-  console.log(`\n[${index}] ${fault.name}`);
   const loadStarted = new Date();
+  // The time, to find the fault in the services' logs.
+  console.log(
+    `\n[${index}] ${fault.name} (load from ${loadStarted.toISOString()})`,
+  );
   const load = startLoad({
     orderAddress: `127.0.0.1:${PORTS.order}`,
     admin: sys.admin,
