@@ -178,18 +178,26 @@ await runService('order', async ctx => {
     },
     () => parked.inc({}),
   );
-  // The next pass is scheduled when one ends, so passes never overlap.
+  const afterSale = new AfterSale(store, inventory, payment, clock, log);
+  // The next pass is scheduled when one ends, so passes never overlap. A pass settles
+  // interrupted sagas and finishes the cancels and refunds that calls left behind.
   let recoveryTimer: NodeJS.Timeout | undefined;
   let stopped = false;
   const recoverLater = (ms: number) => {
     if (stopped) return;
     recoveryTimer = setTimeout(() => {
-      recovery
-        .execute()
-        .catch(err =>
-          log.warn('order recovery pass failed', {reason: String(err)}),
-        )
-        .finally(() => recoverLater(recoverEveryMs));
+      void Promise.all([
+        recovery
+          .execute()
+          .catch(err =>
+            log.warn('order recovery pass failed', {reason: String(err)}),
+          ),
+        afterSale
+          .resume()
+          .catch(err =>
+            log.warn('after-sale sweep failed', {reason: String(err)}),
+          ),
+      ]).finally(() => recoverLater(recoverEveryMs));
     }, ms);
   };
   recoverLater(0); // a restarted process settles what its predecessor left at once
@@ -318,7 +326,7 @@ await runService('order', async ctx => {
       detach: outsideCallDeadline,
     }),
     read: new ReadOrders(store),
-    afterSale: new AfterSale(store, inventory, payment, clock),
+    afterSale,
     events,
   });
   return {bindings: [bindService(OrderService, service)]};

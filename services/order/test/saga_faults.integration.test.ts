@@ -89,6 +89,61 @@ describe('after-sale through the mesh', () => {
   }, 60_000);
 });
 
+describe('a refund whose record is lost after Payment refunded', () => {
+  it('refunds diverge no more: Order cannot record a refund Payment made (its insert times out on a held lock), answers ABORTED, and the sweep records it with the same refund id within seconds', async () => {
+    await sellable('FAULT-LOST-REFUND', 10, '10.00');
+    const {order} = await buy('FAULT-LOST-REFUND', 10); // 100.00
+    const orderId = order!.orderId;
+    const requestId = randomUUID();
+    // Holding order_refund exclusively lets Order lock the order and call Payment, and
+    // makes its insert of the refund wait out its lock timeout: the transaction dies
+    // after Payment paid back, as when Order is killed or loses PostgreSQL there.
+    const blocker = await sys.db.connect();
+    let code: Code | 'ok';
+    try {
+      await blocker.query('begin');
+      await blocker.query('lock table ordering.order_refund in exclusive mode');
+      code = await codeOf(
+        sys.order.refundOrder({
+          orderId,
+          requestId,
+          amount: {currencyCode: 'USD', amount: '5.00'},
+        }),
+      );
+    } finally {
+      await blocker.query('rollback');
+      blocker.release();
+    }
+    expect(code).toBe(Code.Aborted); // retryable with the same request id
+    const refunded = async () => ({
+      payment: (await sys.payment.getPayment({paymentId: order!.paymentId}))
+        .payment?.refundedAmount?.amount,
+      order: (await sys.order.getOrder({orderId})).order?.refundedAmount
+        ?.amount,
+    });
+    expect(await refunded()).toEqual({payment: '5.00', order: '0.00'});
+
+    // The sweep takes intents older than 5 s, every recovery pass (1 s).
+    const deadline = Date.now() + 20_000;
+    while ((await refunded()).order !== '5.00' && Date.now() < deadline) {
+      await new Promise(r => setTimeout(r, 250));
+    }
+    expect(await refunded()).toEqual({payment: '5.00', order: '5.00'});
+    const {rows} = await sys.db.query(
+      'select 1 from ordering.after_sale_intent where order_id = $1',
+      [orderId],
+    );
+    expect(rows).toHaveLength(0);
+    // The client's retry answers the recorded refund; Payment pays back once.
+    await sys.order.refundOrder({
+      orderId,
+      requestId,
+      amount: {currencyCode: 'USD', amount: '5.00'},
+    });
+    expect(await refunded()).toEqual({payment: '5.00', order: '5.00'});
+  }, 60_000);
+});
+
 describe('money range through the mesh', () => {
   it('refuses a 22-digit total (10,000 × 999999999999999999.99) in CreateQuote and CreateOrder, naming the request field', async () => {
     await sellable('FAULT-HUGE', 20_000, '999999999999999999.99');

@@ -1,6 +1,6 @@
 import {createLogger} from '../../../common/log/logger.js';
 import {Money} from '../../../common/money/money.js';
-import {AfterSale, cancelRefundId} from './after_sale.js';
+import {AfterSale, cancelRefundId, DEFAULT_SWEEP_POLICY} from './after_sale.js';
 import {
   FakeInventory,
   FakePayment,
@@ -32,13 +32,17 @@ async function paidOrder() {
     lines: [{sku: 'A', quantity: 10}],
     paymentToken: 't',
   });
-  const afterSale = new AfterSale(store, inventory, payment, clock);
-  return {store, payment, order, afterSale};
+  // The sweep takes intents at once (no grace): a test stands for the call that died.
+  const afterSale = new AfterSale(store, inventory, payment, clock, silent, {
+    ...DEFAULT_SWEEP_POLICY,
+    graceMs: 0,
+  });
+  return {store, inventory, payment, order, afterSale};
 }
 
 describe('AfterSale', () => {
   it('refunds diverge no more: 20 concurrent partial refunds answer OK while they fit and FAILED_PRECONDITION after, and Order’s refunded total equals Payment’s', async () => {
-    const {payment, order, afterSale} = await paidOrder(); // 100.00 paid
+    const {store, payment, order, afterSale} = await paidOrder(); // 100.00 paid
     const answers = await Promise.allSettled(
       Array.from({length: 20}, (_, i) =>
         afterSale.refund(order.id, `refund-${i}`, usd('7.00'), '', undefined),
@@ -54,6 +58,7 @@ describe('AfterSale', () => {
     const stored = await afterSale.cancel(order.id, '', undefined);
     expect(stored.state).toBe('cancelled');
     expect(payment.refunded(order.paymentId)).toEqual(usd('100.00'));
+    expect(store.intents.size).toBe(0); // refused calls leave nothing behind
   });
 
   it('pre-claimed refund ids: a client request id equal to the cancellation’s refund id cannot block CancelOrder', async () => {
@@ -78,5 +83,87 @@ describe('AfterSale', () => {
     await expect(
       afterSale.refund(order.id, 'r', usd('6.00'), '', undefined),
     ).rejects.toMatchObject({kind: 'already_exists'});
+  });
+
+  /** Makes the transaction that records Payment's next refund die at commit. */
+  function loseNextRefundRecord(
+    store: InMemoryOrderStore,
+    payment: FakePayment,
+  ) {
+    const real = payment.refund.bind(payment);
+    payment.refund = async (...args) => {
+      await real(...args);
+      store.failLockCommits = 1;
+      payment.refund = real;
+    };
+  }
+
+  it('refunds diverge no more: when the record of a refund Payment made is lost (the transaction dies at commit), the sweep records it with the same refund id and Payment pays back once', async () => {
+    const {store, payment, order, afterSale} = await paidOrder();
+    loseNextRefundRecord(store, payment);
+    await expect(
+      afterSale.refund(order.id, 'r1', usd('5.00'), '', undefined),
+    ).rejects.toThrow('Connection terminated');
+    expect(payment.refunded(order.paymentId)).toEqual(usd('5.00'));
+    expect((await store.find(order.id))?.refunded).toEqual(usd('0.00'));
+
+    expect(await afterSale.resume()).toBe(1);
+    const stored = await store.find(order.id);
+    expect(stored?.state).toBe('partially_refunded');
+    expect(stored?.refunded).toEqual(usd('5.00'));
+    expect(payment.refunded(order.paymentId)).toEqual(usd('5.00'));
+    expect(store.intents.size).toBe(0);
+    // The rest can be cancelled: Order's refunded total agrees with Payment's.
+    await afterSale.cancel(order.id, '', undefined);
+    expect(payment.refunded(order.paymentId)).toEqual(usd('100.00'));
+  });
+
+  it('a retry of a refund whose record was lost returns the order with the refund, without paying back twice', async () => {
+    const {store, payment, order, afterSale} = await paidOrder();
+    loseNextRefundRecord(store, payment);
+    await expect(
+      afterSale.refund(order.id, 'r1', usd('5.00'), '', undefined),
+    ).rejects.toThrow();
+    const retried = await afterSale.refund(
+      order.id,
+      'r1',
+      usd('5.00'),
+      '',
+      undefined,
+    );
+    expect(retried.refunded).toEqual(usd('5.00'));
+    expect(payment.refunded(order.paymentId)).toEqual(usd('5.00'));
+  });
+
+  it('a cancel whose record was lost after Payment refunded the rest is finished by the sweep: CANCELLED, every unit restocked once, refunded once', async () => {
+    const {store, inventory, payment, order, afterSale} = await paidOrder();
+    await afterSale.refund(order.id, 'r1', usd('30.00'), '', undefined);
+    loseNextRefundRecord(store, payment);
+    await expect(afterSale.cancel(order.id, '', undefined)).rejects.toThrow();
+    expect((await store.find(order.id))?.state).toBe('partially_refunded');
+
+    expect(await afterSale.resume()).toBe(1);
+    expect((await store.find(order.id))?.state).toBe('cancelled');
+    expect(payment.refunded(order.paymentId)).toEqual(usd('100.00'));
+    expect([...inventory.restocks.values()]).toEqual([10]); // one line, once
+  });
+
+  it('a refund that met no answer (Payment down) stays accepted: UNAVAILABLE to the caller, the sweep backs off while Payment is down and refunds once it is back', async () => {
+    const {store, payment, order, afterSale} = await paidOrder();
+    payment.down = true;
+    await expect(
+      afterSale.refund(order.id, 'r1', usd('5.00'), '', undefined),
+    ).rejects.toMatchObject({kind: 'unavailable'});
+    expect(await afterSale.resume()).toBe(0);
+    const [intent] = store.intents.values();
+    expect(intent.attempts).toBe(1);
+    expect(intent.dueAt).toBeGreaterThan(Date.now()); // backed off
+    expect(await afterSale.resume()).toBe(0); // not due: not tried
+
+    payment.down = false;
+    intent.dueAt = 0; // the back-off has passed
+    expect(await afterSale.resume()).toBe(1);
+    expect((await store.find(order.id))?.refunded).toEqual(usd('5.00'));
+    expect(payment.refunded(order.paymentId)).toEqual(usd('5.00'));
   });
 });

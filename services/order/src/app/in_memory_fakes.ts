@@ -19,6 +19,7 @@ import {
 } from '../domain/errors.js';
 import {Order} from '../domain/order.js';
 import type {
+  AfterSaleIntent,
   Authorization,
   InventoryGateway,
   LockedOrder,
@@ -52,8 +53,18 @@ export class InMemoryOrderStore implements OrderStore {
   readonly refunds = new Map<string, {orderId: string; amount: Money}>();
   /** Owners that still heartbeat. */
   readonly liveOwners = new Set<string>(['me']);
+  /** After-sale intents by kind and request id, with when they were written. */
+  readonly intents = new Map<
+    string,
+    AfterSaleIntent & {writtenAt: number; dueAt: number}
+  >();
   /** Makes the next `n` saves throw (PostgreSQL gone for a moment). */
   failSaves = 0;
+  /**
+   * Makes the next `n` order-lock transactions that wrote something die at commit,
+   * after their work ran (Order killed, or its connection cut, after Payment answered).
+   */
+  failLockCommits = 0;
   private readonly locks = new Map<string, Promise<void>>();
 
   constructor(
@@ -185,6 +196,26 @@ export class InMemoryOrderStore implements OrderStore {
     return [...this.rows.values()].filter(r => r.parked).length;
   }
 
+  async dueIntents(olderThanMs: number, limit: number): Promise<string[]> {
+    const now = this.now();
+    const due = [...this.intents.values()]
+      .filter(i => i.writtenAt <= now - olderThanMs && i.dueAt <= now)
+      .map(i => i.orderId);
+    return [...new Set(due)].slice(0, limit);
+  }
+
+  async intentsFailed(
+    orderId: string,
+    _reason: string,
+    retryAt: Date,
+  ): Promise<void> {
+    for (const i of this.intents.values()) {
+      if (i.orderId !== orderId) continue;
+      i.attempts++;
+      i.dueAt = retryAt.getTime();
+    }
+  }
+
   async withOrderLock<T>(
     orderId: string,
     work: (locked: LockedOrder) => Promise<T>,
@@ -218,7 +249,33 @@ export class InMemoryOrderStore implements OrderStore {
           staged.push(() => this.refunds.set(requestId, {orderId, amount}));
         },
         existingRefund: async requestId => this.refunds.get(requestId),
+        recordIntent: async intent => {
+          const key = intentKey(intent);
+          const at = this.now();
+          staged.push(() => {
+            if (!this.intents.has(key))
+              this.intents.set(key, {
+                ...intent,
+                attempts: 0,
+                writtenAt: at,
+                dueAt: at,
+              });
+          });
+        },
+        findIntent: async (kind, requestId) =>
+          this.intents.get(intentKey({kind, requestId})),
+        pendingIntents: async () =>
+          [...this.intents.values()]
+            .filter(i => i.orderId === orderId)
+            .sort((a, b) => a.writtenAt - b.writtenAt),
+        dropIntent: async intent => {
+          staged.push(() => this.intents.delete(intentKey(intent)));
+        },
       });
+      if (staged.length > 0 && this.failLockCommits > 0) {
+        this.failLockCommits--;
+        throw new Error('Connection terminated unexpectedly');
+      }
       for (const commit of staged) commit(); // a transaction: all or nothing
       return result;
     } finally {
@@ -438,4 +495,8 @@ export class FakePayment implements PaymentGateway {
     row.state = captured ? 'captured' : 'declined';
     row.captured = captured;
   }
+}
+
+function intentKey(i: Pick<AfterSaleIntent, 'kind' | 'requestId'>): string {
+  return `${i.kind}:${i.requestId}`;
 }

@@ -67,6 +67,29 @@ export interface OrderStore {
     orderId: string,
     work: (locked: LockedOrder) => Promise<T>,
   ): Promise<T>;
+  /**
+   * Orders with after-sale intents written at least `olderThanMs` ago whose next attempt
+   * is due: a call that died between Payment's refund and Order's record left them.
+   */
+  dueIntents(olderThanMs: number, limit: number): Promise<string[]>;
+  /** Driving the order's intents failed: they are tried again at `retryAt`. */
+  intentsFailed(orderId: string, reason: string, retryAt: Date): Promise<void>;
+}
+
+/**
+ * A cancel or refund as asked, before it takes effect: written and committed before
+ * Order calls Payment, removed in the transaction that records the outcome.
+ */
+export interface AfterSaleIntent {
+  kind: 'cancel' | 'refund';
+  /** The client's request id (refund) or the order id (cancel: one per order). */
+  requestId: string;
+  orderId: string;
+  /** The refund's amount; undefined for a cancel (everything left, when it runs). */
+  amount?: Money;
+  reason: string;
+  /** Failed attempts so far (back-off). */
+  attempts: number;
 }
 
 export interface RecoveryQuery {
@@ -92,6 +115,17 @@ export interface LockedOrder {
   existingRefund(
     requestId: string,
   ): Promise<{orderId: string; amount: Money} | undefined>;
+  /** Writes an intent (one per kind and request id: a repeat writes nothing). */
+  recordIntent(intent: Omit<AfterSaleIntent, 'attempts'>): Promise<void>;
+  /** The intent of a request id, whatever its order. */
+  findIntent(
+    kind: AfterSaleIntent['kind'],
+    requestId: string,
+  ): Promise<AfterSaleIntent | undefined>;
+  /** This order's intents, oldest first. */
+  pendingIntents(): Promise<AfterSaleIntent[]>;
+  /** Removes an intent: it took effect (with the write that records it) or was refused. */
+  dropIntent(intent: AfterSaleIntent): Promise<void>;
 }
 
 export interface QuotedLine {

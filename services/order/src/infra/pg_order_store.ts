@@ -16,6 +16,7 @@ import {
   type OrderState,
 } from '../domain/order.js';
 import type {
+  AfterSaleIntent,
   LockedOrder,
   OrderStore,
   RecoveryClaim,
@@ -228,14 +229,18 @@ export class PgOrderStore implements OrderStore {
   async claimRecovery(q: RecoveryQuery): Promise<RecoveryClaim[]> {
     // One statement: the rows are locked (SKIP LOCKED: another replica's pass takes
     // others), leased, and returned; the lease keeps them out of every other pass until
-    // this one reports back or the lease lapses (a replica died mid-pass).
+    // this one reports back, the lease lapses, or its owner stops heartbeating (a
+    // replica killed mid-pass: its orders are free again after ownerGoneMs, not leaseMs).
     const rows = await this.db.query<OrderRow>(
       `with due as (
          select order_id from customer_order o
           where (o.state = 'pending' or o.pending_undo <> '[]')
             and o.parked_at is null
             and (o.next_attempt_at is null or o.next_attempt_at <= now())
-            and (o.lease_until is null or o.lease_until < now())
+            and (o.lease_until is null or o.lease_until < now()
+                 or not exists (select 1 from saga_owner w
+                                 where w.instance_id = o.lease_owner
+                                   and w.heartbeat_at > now() - make_interval(secs => $2::double precision / 1000)))
             and (o.state <> 'pending'
                  or o.created_at < now() - make_interval(secs => $1::double precision / 1000)
                  or o.owner_id is null
@@ -246,10 +251,11 @@ export class PgOrderStore implements OrderStore {
           limit $3
           for update skip locked)
        update customer_order c
-          set lease_until = now() + make_interval(secs => $4::double precision / 1000)
+          set lease_until = now() + make_interval(secs => $4::double precision / 1000),
+              lease_owner = $5
          from due where c.order_id = due.order_id
        returning c.*`,
-      [q.abandonedAfterMs, q.ownerGoneMs, q.limit, q.leaseMs],
+      [q.abandonedAfterMs, q.ownerGoneMs, q.limit, q.leaseMs, this.instanceId],
     );
     return rows.map(row => ({
       order: toOrder(row),
@@ -259,7 +265,7 @@ export class PgOrderStore implements OrderStore {
 
   async recoverySucceeded(orderId: string): Promise<void> {
     await this.db.execute(
-      `update customer_order set lease_until = null, recovery_attempts = 0,
+      `update customer_order set lease_until = null, lease_owner = null, recovery_attempts = 0,
               next_attempt_at = null, parked_reason = null
         where order_id = $1`,
       [orderId],
@@ -272,7 +278,7 @@ export class PgOrderStore implements OrderStore {
     retryAt: Date | undefined,
   ): Promise<void> {
     await this.db.execute(
-      `update customer_order set lease_until = null,
+      `update customer_order set lease_until = null, lease_owner = null,
               recovery_attempts = recovery_attempts + 1,
               next_attempt_at = $2, parked_reason = $3,
               parked_at = case when $2::timestamptz is null then now() end
@@ -319,6 +325,40 @@ export class PgOrderStore implements OrderStore {
             await save(order);
           },
           existingRefund: requestId => this.refundOf(sql, requestId),
+          recordIntent: async intent => {
+            await sql.execute(
+              `insert into after_sale_intent (kind, request_id, order_id, amount, reason)
+               values ($1, $2, $3, $4, $5) on conflict (kind, request_id) do nothing`,
+              [
+                intent.kind,
+                intent.requestId,
+                intent.orderId,
+                intent.amount?.toString() ?? null,
+                intent.reason,
+              ],
+            );
+          },
+          findIntent: async (kind, requestId) => {
+            const [row] = await sql.query<IntentRow>(
+              `${INTENT_SELECT} where i.kind = $1 and i.request_id = $2`,
+              [kind, requestId],
+            );
+            return row && toIntent(row);
+          },
+          pendingIntents: async () => {
+            const rows = await sql.query<IntentRow>(
+              `${INTENT_SELECT} where i.order_id = $1
+                order by i.created_at, i.kind, i.request_id`,
+              [orderId],
+            );
+            return rows.map(toIntent);
+          },
+          dropIntent: async intent => {
+            await sql.execute(
+              'delete from after_sale_intent where kind = $1 and request_id = $2',
+              [intent.kind, intent.requestId],
+            );
+          },
         });
       });
       if (events) this.afterCommit();
@@ -332,6 +372,30 @@ export class PgOrderStore implements OrderStore {
       }
       throw err;
     }
+  }
+
+  async dueIntents(olderThanMs: number, limit: number): Promise<string[]> {
+    const rows = await this.db.query<{order_id: string}>(
+      `select order_id from after_sale_intent
+        where created_at < now() - make_interval(secs => $1::double precision / 1000)
+          and (next_attempt_at is null or next_attempt_at <= now())
+        group by order_id order by min(created_at) limit $2`,
+      [olderThanMs, limit],
+    );
+    return rows.map(r => r.order_id);
+  }
+
+  async intentsFailed(
+    orderId: string,
+    reason: string,
+    retryAt: Date,
+  ): Promise<void> {
+    await this.db.execute(
+      `update after_sale_intent set attempts = attempts + 1, next_attempt_at = $2,
+              last_error = $3
+        where order_id = $1`,
+      [orderId, retryAt, reason.slice(0, 500)],
+    );
   }
 
   private async refundOf(
@@ -354,6 +418,32 @@ export class PgOrderStore implements OrderStore {
       }
     );
   }
+}
+
+interface IntentRow {
+  kind: AfterSaleIntent['kind'];
+  request_id: string;
+  order_id: string;
+  amount: string | null;
+  currency_code: string;
+  reason: string;
+  attempts: number;
+}
+
+const INTENT_SELECT = `select i.kind, i.request_id, i.order_id, i.amount, i.reason,
+       i.attempts, o.currency_code
+  from after_sale_intent i join customer_order o using (order_id)`;
+
+function toIntent(row: IntentRow): AfterSaleIntent {
+  return {
+    kind: row.kind,
+    requestId: row.request_id,
+    orderId: row.order_id,
+    amount:
+      row.amount === null ? undefined : Money.of(row.amount, row.currency_code),
+    reason: row.reason,
+    attempts: row.attempts,
+  };
 }
 
 /** PostgreSQL's lock_not_available (lock_timeout expired). */

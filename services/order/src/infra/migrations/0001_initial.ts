@@ -10,6 +10,7 @@ import {
 } from '../../../../common/outbox/outbox.js';
 import {Migration0002SagaRecovery} from './0002_saga_recovery.js';
 import {Migration0003Reconciliation} from './0003_reconciliation.js';
+import {Migration0004AfterSaleIntent} from './0004_after_sale_intent.js';
 
 export class Migration0001Initial extends Migration {
   override up(): void {
@@ -59,4 +60,5 @@ export const ORDER_MIGRATIONS = [
   {name: '0002_saga_recovery', class: Migration0002SagaRecovery},
   OUTBOX_DELIVERY_MIGRATION,
   {name: '0003_reconciliation', class: Migration0003Reconciliation},
+  {name: '0004_after_sale_intent', class: Migration0004AfterSaleIntent},
 ];
