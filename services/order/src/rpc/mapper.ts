@@ -4,6 +4,7 @@
 import {create, toBinary} from '@bufbuild/protobuf';
 import {timestampFromDate} from '@bufbuild/protobuf/wkt';
 import * as orderv1 from '../../../../gen/agora/order/v1/order_pb.js';
+import * as ordereventsv1 from '../../../../gen/agora/order/v1/order_events_pb.js';
 import type {OutgoingEvent} from '../../../common/messaging/event_bus.js';
 import {ORDER_TOPICS} from '../../../common/messaging/topics.js';
 import {moneyToProto} from '../../../common/money/money_proto.js';
@@ -32,11 +33,11 @@ const REASONS: Record<FailureReason, orderv1.FailureReason> = {
   internal: orderv1.FailureReason.INTERNAL,
 };
 
-const EVENT_TYPES: Record<OrderEventType, orderv1.OrderEventType> = {
-  paid: orderv1.OrderEventType.PAID,
-  failed: orderv1.OrderEventType.FAILED,
-  cancelled: orderv1.OrderEventType.CANCELLED,
-  refunded: orderv1.OrderEventType.REFUNDED,
+const EVENT_TYPES: Record<OrderEventType, ordereventsv1.OrderEventType> = {
+  paid: ordereventsv1.OrderEventType.PAID,
+  failed: ordereventsv1.OrderEventType.FAILED,
+  cancelled: ordereventsv1.OrderEventType.CANCELLED,
+  refunded: ordereventsv1.OrderEventType.REFUNDED,
 };
 
 export function orderToProto(order: Order): orderv1.Order {
@@ -73,7 +74,7 @@ export function orderTopic(type: OrderEventType): string {
 
 /** The integration event written to the outbox with a state change. */
 export function orderEvent(order: Order, event: OrderEvent): OutgoingEvent {
-  const message = create(orderv1.OrderEventSchema, {
+  const message = create(ordereventsv1.OrderEventSchema, {
     eventId: event.id,
     type: EVENT_TYPES[event.type],
     order: orderToProto(order),
@@ -82,7 +83,7 @@ export function orderEvent(order: Order, event: OrderEvent): OutgoingEvent {
   return {
     topic: orderTopic(event.type),
     eventId: event.id,
-    type: orderv1.OrderEventSchema.typeName,
-    body: toBinary(orderv1.OrderEventSchema, message),
+    type: ordereventsv1.OrderEventSchema.typeName,
+    body: toBinary(ordereventsv1.OrderEventSchema, message),
   };
 }

@@ -3,8 +3,9 @@
  */
 import {create, fromBinary, toBinary} from '@bufbuild/protobuf';
 import {timestampDate, timestampFromDate} from '@bufbuild/protobuf/wkt';
-import * as orderv1 from '../../../../gen/agora/order/v1/order_pb.js';
+import * as ordereventsv1 from '../../../../gen/agora/order/v1/order_events_pb.js';
 import * as pricingv1 from '../../../../gen/agora/pricing/v1/pricing_pb.js';
+import * as pricingeventsv1 from '../../../../gen/agora/pricing/v1/pricing_events_pb.js';
 import type {OutgoingEvent} from '../../../common/messaging/event_bus.js';
 import {PRICE_CHANGED_TOPIC} from '../../../common/messaging/topics.js';
 import {moneyToProto} from '../../../common/money/money_proto.js';
@@ -95,15 +96,15 @@ export function ruleToProto(r: PriceRule): pricingv1.PriceRule {
   });
 }
 
-export function changeToProto(c: PriceChange): pricingv1.PriceChange {
-  return create(pricingv1.PriceChangeSchema, {
+export function changeToProto(c: PriceChange): pricingeventsv1.PriceChange {
+  return create(pricingeventsv1.PriceChangeSchema, {
     sku: c.sku,
     oldPrice: c.oldPrice && moneyToProto(c.oldPrice),
     newPrice: moneyToProto(c.newPrice),
     cause:
       c.cause === 'base_price_set'
-        ? pricingv1.PriceChangeCause.BASE_PRICE_SET
-        : pricingv1.PriceChangeCause.RULE,
+        ? pricingeventsv1.PriceChangeCause.BASE_PRICE_SET
+        : pricingeventsv1.PriceChangeCause.RULE,
     ruleIds: [...c.ruleIds],
     changeTime: timestampFromDate(c.changedAt),
   });
@@ -113,14 +114,14 @@ export function priceChangedEvent(c: PriceChange): OutgoingEvent {
   return {
     topic: PRICE_CHANGED_TOPIC,
     eventId: crypto.randomUUID(),
-    type: pricingv1.PriceChangeSchema.typeName,
-    body: toBinary(pricingv1.PriceChangeSchema, changeToProto(c)),
+    type: pricingeventsv1.PriceChangeSchema.typeName,
+    body: toBinary(pricingeventsv1.PriceChangeSchema, changeToProto(c)),
   };
 }
 
 /** The sale an `order.paid` event reports (the demand signal). */
 export function saleFromOrderEvent(body: Uint8Array): Sale {
-  const event = fromBinary(orderv1.OrderEventSchema, body);
+  const event = fromBinary(ordereventsv1.OrderEventSchema, body);
   const order = event.order;
   return {
     orderId: order?.orderId ?? '',
