@@ -1,13 +1,11 @@
 /**
- * Proto <-> domain for Inventory. The only place that knows both shapes.
+ * Proto <-> domain for Inventory's API. The only place that knows both shapes; the
+ * low-stock events (events/inventory_events.ts) carry an alert in this shape.
  */
 import {create} from '@bufbuild/protobuf';
 import {timestampFromDate} from '@bufbuild/protobuf/wkt';
 import * as inventoryv1 from '../../../../gen/agora/inventory/v1/inventory_pb.js';
 import * as inventoryeventsv1 from '../../../../gen/agora/inventory/v1/inventory_events_pb.js';
-import type {OutgoingEvent} from '../../../common/messaging/event_bus.js';
-import {LOW_STOCK_TOPIC} from '../../../common/messaging/topics.js';
-import {toBinary} from '@bufbuild/protobuf';
 import type {LowStockAlert} from '../app/ports.js';
 import type {SkuStock} from '../app/read_stock.js';
 import type {Reservation, ReservationState} from '../domain/reservation.js';
@@ -103,14 +101,4 @@ export function alertToProto(
     raiseTime: timestampFromDate(a.raisedAt),
     clearTime: a.clearedAt && timestampFromDate(a.clearedAt),
   });
-}
-
-/** The integration event for an alert raised or cleared (written to the outbox). */
-export function alertEvent(a: LowStockAlert): OutgoingEvent {
-  return {
-    topic: LOW_STOCK_TOPIC,
-    eventId: crypto.randomUUID(),
-    type: inventoryeventsv1.LowStockAlertSchema.typeName,
-    body: toBinary(inventoryeventsv1.LowStockAlertSchema, alertToProto(a)),
-  };
 }
