@@ -6,8 +6,8 @@
  * it; this file owns only the envelope. Consumers decode by the type name stored with
  * each row, so it must stay agora.inventory.v1.LowStockAlert.
  */
-import {toBinary} from '@bufbuild/protobuf';
 import * as inventoryeventsv1 from '../../../../gen/agora/inventory/v1/inventory_events_pb.js';
+import {encodeEvent} from '../../../common/messaging/encode_event.js';
 import type {OutgoingEvent} from '../../../common/messaging/event_bus.js';
 import {LOW_STOCK_TOPIC} from '../../../common/messaging/topics.js';
 import type {LowStockAlert} from '../app/ports.js';
@@ -15,10 +15,9 @@ import {alertToProto} from '../rpc/mapper.js';
 
 /** The integration event for an alert raised or cleared (written to the outbox). */
 export function alertEvent(a: LowStockAlert): OutgoingEvent {
-  return {
-    topic: LOW_STOCK_TOPIC,
-    eventId: crypto.randomUUID(),
-    type: inventoryeventsv1.LowStockAlertSchema.typeName,
-    body: toBinary(inventoryeventsv1.LowStockAlertSchema, alertToProto(a)),
-  };
+  return encodeEvent(
+    LOW_STOCK_TOPIC,
+    inventoryeventsv1.LowStockAlertSchema,
+    alertToProto(a),
+  );
 }

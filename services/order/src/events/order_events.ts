@@ -6,9 +6,10 @@
  * name, bytes). Consumers decode by the type name stored with each row, so it must stay
  * agora.order.v1.OrderEvent.
  */
-import {create, toBinary} from '@bufbuild/protobuf';
+import {create} from '@bufbuild/protobuf';
 import {timestampFromDate} from '@bufbuild/protobuf/wkt';
 import * as ordereventsv1 from '../../../../gen/agora/order/v1/order_events_pb.js';
+import {encodeEvent} from '../../../common/messaging/encode_event.js';
 import type {OutgoingEvent} from '../../../common/messaging/event_bus.js';
 import {ORDER_TOPICS} from '../../../common/messaging/topics.js';
 import type {Order, OrderEvent, OrderEventType} from '../domain/order.js';
@@ -34,10 +35,10 @@ export function orderEvent(order: Order, event: OrderEvent): OutgoingEvent {
     order: orderToProto(order),
     eventTime: timestampFromDate(event.at),
   });
-  return {
-    topic: orderTopic(event.type),
-    eventId: event.id,
-    type: ordereventsv1.OrderEventSchema.typeName,
-    body: toBinary(ordereventsv1.OrderEventSchema, message),
-  };
+  return encodeEvent(
+    orderTopic(event.type),
+    ordereventsv1.OrderEventSchema,
+    message,
+    event.id,
+  );
 }

@@ -6,8 +6,8 @@
  * no payment_events.proto of its own; consumers decode by the type name stored with each
  * row, so it must stay agora.payment.v1.Payment.
  */
-import {toBinary} from '@bufbuild/protobuf';
 import * as paymentv1 from '../../../../gen/agora/payment/v1/payment_pb.js';
+import {encodeEvent} from '../../../common/messaging/encode_event.js';
 import type {OutgoingEvent} from '../../../common/messaging/event_bus.js';
 import {PAYMENT_TOPICS} from '../../../common/messaging/topics.js';
 import type {Payment, PaymentEvent} from '../domain/payment.js';
@@ -18,10 +18,9 @@ import {paymentToProto} from '../rpc/mapper.js';
  * outbox): the whole payment after the change, as agora.payment.v1.Payment.
  */
 export function paymentEvent(p: Payment, event: PaymentEvent): OutgoingEvent {
-  return {
-    topic: PAYMENT_TOPICS[event],
-    eventId: crypto.randomUUID(),
-    type: paymentv1.PaymentSchema.typeName,
-    body: toBinary(paymentv1.PaymentSchema, paymentToProto(p)),
-  };
+  return encodeEvent(
+    PAYMENT_TOPICS[event],
+    paymentv1.PaymentSchema,
+    paymentToProto(p),
+  );
 }

@@ -6,8 +6,8 @@
  * owns only the envelope. Consumers decode by the type name stored with each row, so it
  * must stay agora.pricing.v1.PriceChange.
  */
-import {toBinary} from '@bufbuild/protobuf';
 import * as pricingeventsv1 from '../../../../gen/agora/pricing/v1/pricing_events_pb.js';
+import {encodeEvent} from '../../../common/messaging/encode_event.js';
 import type {OutgoingEvent} from '../../../common/messaging/event_bus.js';
 import {PRICE_CHANGED_TOPIC} from '../../../common/messaging/topics.js';
 import type {PriceChange} from '../app/ports.js';
@@ -15,10 +15,9 @@ import {changeToProto} from '../rpc/mapper.js';
 
 /** The integration event for a change of an effective price (written to the outbox). */
 export function priceChangedEvent(c: PriceChange): OutgoingEvent {
-  return {
-    topic: PRICE_CHANGED_TOPIC,
-    eventId: crypto.randomUUID(),
-    type: pricingeventsv1.PriceChangeSchema.typeName,
-    body: toBinary(pricingeventsv1.PriceChangeSchema, changeToProto(c)),
-  };
+  return encodeEvent(
+    PRICE_CHANGED_TOPIC,
+    pricingeventsv1.PriceChangeSchema,
+    changeToProto(c),
+  );
 }
