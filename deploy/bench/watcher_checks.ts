@@ -10,12 +10,12 @@
  */
 import {fromBinary} from '@bufbuild/protobuf';
 import * as grpc from '@grpc/grpc-js';
-import {LowStockAlertState} from '../../gen/agora/inventory/v1/inventory_pb.js';
+import {LowStockAlertState} from '../../gen/agora/inventory/v1/inventory_events_pb.js';
 import {
   WatchLowStockAlertsResponseSchema,
   WatchStockResponseSchema,
 } from '../../gen/agora/inventory/v1/inventory_service_pb.js';
-import {OrderEventType} from '../../gen/agora/order/v1/order_pb.js';
+import {OrderEventType} from '../../gen/agora/order/v1/order_events_pb.js';
 import {WatchOrderEventsResponseSchema} from '../../gen/agora/order/v1/order_service_pb.js';
 import {WatchPricesResponseSchema} from '../../gen/agora/pricing/v1/pricing_service_pb.js';
 import type {StreamKind, Watcher} from './watcher_pool.js';

@@ -24,7 +24,7 @@ import {PgInventoryStore} from './infra/pg_inventory_store.js';
 import {RedisStockMirror} from './infra/redis_stock_mirror.js';
 import {createInventoryService} from './rpc/inventory_service.js';
 import {isLowStock} from './domain/stock_level.js';
-import {alertEvent} from './rpc/mapper.js';
+import {alertEvent} from './events/inventory_events.js';
 import {LOW_STOCK_TOPIC} from '../../common/messaging/topics.js';
 
 await runService('inventory', async ctx => {

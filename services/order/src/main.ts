@@ -38,7 +38,7 @@ import {
 } from './infra/clients/grpc_gateways.js';
 import {ORDER_MIGRATIONS} from './infra/migrations/0001_initial.js';
 import {PgOrderStore} from './infra/pg_order_store.js';
-import {orderEvent} from './rpc/mapper.js';
+import {orderEvent} from './events/order_events.js';
 import {createOrderService} from './rpc/order_service.js';
 import type {Order} from './domain/order.js';
 

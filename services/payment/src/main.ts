@@ -18,7 +18,7 @@ import {PAYMENT_MIGRATIONS} from './infra/migrations/0001_initial.js';
 import {PgPaymentStore} from './infra/pg_payment_store.js';
 import {PgSandboxKeyStore} from './infra/pg_sandbox_key_store.js';
 import {createSandboxPaymentProvider} from './infra/sandbox_payment_provider.js';
-import {paymentEvent} from './rpc/mapper.js';
+import {paymentEvent} from './events/payment_events.js';
 import {createPaymentService} from './rpc/payment_service.js';
 
 await runService('payment', async ctx => {

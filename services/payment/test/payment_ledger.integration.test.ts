@@ -22,7 +22,7 @@ import {PAYMENT_MIGRATIONS} from '../src/infra/migrations/0001_initial.js';
 import {PgPaymentStore} from '../src/infra/pg_payment_store.js';
 import {PgSandboxKeyStore} from '../src/infra/pg_sandbox_key_store.js';
 import {SandboxPaymentProvider} from '../src/infra/sandbox_payment_provider.js';
-import {paymentEvent} from '../src/rpc/mapper.js';
+import {paymentEvent} from '../src/events/payment_events.js';
 import {mockPaymentProvider} from './mock_payment_provider.js';
 
 const URL =

@@ -22,7 +22,7 @@ import {RefundPayment} from '../src/app/refund_payment.js';
 import {ResolvePendingPayments} from '../src/app/resolve_pending_payments.js';
 import {VoidPayment} from '../src/app/void_payment.js';
 import {SandboxPaymentProvider} from '../src/infra/sandbox_payment_provider.js';
-import {paymentEvent} from '../src/rpc/mapper.js';
+import {paymentEvent} from '../src/events/payment_events.js';
 import {createPaymentService} from '../src/rpc/payment_service.js';
 import {InMemoryPaymentStore} from './in_memory_payment_store.js';
 import {authorizedPayment} from './payment_fixtures.js';

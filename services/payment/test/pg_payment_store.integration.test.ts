@@ -20,7 +20,7 @@ import {RefundPayment} from '../src/app/refund_payment.js';
 import {PAYMENT_MIGRATIONS} from '../src/infra/migrations/0001_initial.js';
 import type {Payment} from '../src/domain/payment.js';
 import {PgPaymentStore} from '../src/infra/pg_payment_store.js';
-import {paymentEvent} from '../src/rpc/mapper.js';
+import {paymentEvent} from '../src/events/payment_events.js';
 import {
   mockPaymentProvider,
   type MockPaymentProvider,

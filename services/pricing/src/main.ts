@@ -20,7 +20,7 @@ import {PRICING_MIGRATIONS} from './infra/migrations/0001_initial.js';
 import {PgPricingStore} from './infra/pg_pricing_store.js';
 import {RedisStockSignals} from './infra/redis_stock_signals.js';
 import {saleFromEvent, salesFromOrderEvents} from './events/order_events.js';
-import {priceChangedEvent} from './rpc/mapper.js';
+import {priceChangedEvent} from './events/pricing_events.js';
 import {createPricingService} from './rpc/pricing_service.js';
 
 await runService('pricing', async ctx => {

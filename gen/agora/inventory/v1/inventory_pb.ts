@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file agora/inventory/v1/inventory.proto.
  */
 export const file_agora_inventory_v1_inventory: GenFile = /*@__PURE__*/
-  fileDesc("CiJhZ29yYS9pbnZlbnRvcnkvdjEvaW52ZW50b3J5LnByb3RvEhJhZ29yYS5pbnZlbnRvcnkudjEi1wEKClN0b2NrTGV2ZWwSCwoDc2t1GAEgASgJEhQKDHdhcmVob3VzZV9pZBgCIAEoCRIPCgdvbl9oYW5kGAMgASgFEhAKCHJlc2VydmVkGAQgASgFEhEKCWF2YWlsYWJsZRgFIAEoBRIbChNsb3dfc3RvY2tfdGhyZXNob2xkGAYgASgFEhEKCWxvd19zdG9jaxgHIAEoCBIPCgd2ZXJzaW9uGAggASgDEi8KC3VwZGF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKBAQoIU2t1U3RvY2sSCwoDc2t1GAEgASgJEg8KB29uX2hhbmQYAiABKAUSEAoIcmVzZXJ2ZWQYAyABKAUSEQoJYXZhaWxhYmxlGAQgASgFEjIKCndhcmVob3VzZXMYBSADKAsyHi5hZ29yYS5pbnZlbnRvcnkudjEuU3RvY2tMZXZlbCJGCg9SZXNlcnZhdGlvbkxpbmUSCwoDc2t1GAEgASgJEhQKDHdhcmVob3VzZV9pZBgCIAEoCRIQCghxdWFudGl0eRgDIAEoBSKzAgoLUmVzZXJ2YXRpb24SFgoOcmVzZXJ2YXRpb25faWQYASABKAkSEAoIb3JkZXJfaWQYAiABKAkSMwoFc3RhdGUYAyABKA4yJC5hZ29yYS5pbnZlbnRvcnkudjEuUmVzZXJ2YXRpb25TdGF0ZRIyCgVsaW5lcxgEIAMoCzIjLmFnb3JhLmludmVudG9yeS52MS5SZXNlcnZhdGlvbkxpbmUSLwoLZXhwaXJlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAigQIKDUxvd1N0b2NrQWxlcnQSEAoIYWxlcnRfaWQYASABKAkSCwoDc2t1GAIgASgJEhQKDHdhcmVob3VzZV9pZBgDIAEoCRI1CgVzdGF0ZRgEIAEoDjImLmFnb3JhLmludmVudG9yeS52MS5Mb3dTdG9ja0FsZXJ0U3RhdGUSEQoJYXZhaWxhYmxlGAUgASgFEhEKCXRocmVzaG9sZBgGIAEoBRIuCgpyYWlzZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjbGVhcl90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCqzAQoQUmVzZXJ2YXRpb25TdGF0ZRIhCh1SRVNFUlZBVElPTl9TVEFURV9VTlNQRUNJRklFRBAAEhwKGFJFU0VSVkFUSU9OX1NUQVRFX0FDVElWRRABEh8KG1JFU0VSVkFUSU9OX1NUQVRFX0NPTU1JVFRFRBACEh4KGlJFU0VSVkFUSU9OX1NUQVRFX1JFTEVBU0VEEAMSHQoZUkVTRVJWQVRJT05fU1RBVEVfRVhQSVJFRBAEKtUBChVTdG9ja0FkanVzdG1lbnRSZWFzb24SJwojU1RPQ0tfQURKVVNUTUVOVF9SRUFTT05fVU5TUEVDSUZJRUQQABIjCh9TVE9DS19BREpVU1RNRU5UX1JFQVNPTl9SRVNUT0NLEAESJgoiU1RPQ0tfQURKVVNUTUVOVF9SRUFTT05fQ09SUkVDVElPThACEiIKHlNUT0NLX0FESlVTVE1FTlRfUkVBU09OX1JFVFVSThADEiIKHlNUT0NLX0FESlVTVE1FTlRfUkVBU09OX0RBTUFHRRAEKoABChJMb3dTdG9ja0FsZXJ0U3RhdGUSJQohTE9XX1NUT0NLX0FMRVJUX1NUQVRFX1VOU1BFQ0lGSUVEEAASIAocTE9XX1NUT0NLX0FMRVJUX1NUQVRFX0FDVElWRRABEiEKHUxPV19TVE9DS19BTEVSVF9TVEFURV9DTEVBUkVEEAJiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("CiJhZ29yYS9pbnZlbnRvcnkvdjEvaW52ZW50b3J5LnByb3RvEhJhZ29yYS5pbnZlbnRvcnkudjEi1wEKClN0b2NrTGV2ZWwSCwoDc2t1GAEgASgJEhQKDHdhcmVob3VzZV9pZBgCIAEoCRIPCgdvbl9oYW5kGAMgASgFEhAKCHJlc2VydmVkGAQgASgFEhEKCWF2YWlsYWJsZRgFIAEoBRIbChNsb3dfc3RvY2tfdGhyZXNob2xkGAYgASgFEhEKCWxvd19zdG9jaxgHIAEoCBIPCgd2ZXJzaW9uGAggASgDEi8KC3VwZGF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKBAQoIU2t1U3RvY2sSCwoDc2t1GAEgASgJEg8KB29uX2hhbmQYAiABKAUSEAoIcmVzZXJ2ZWQYAyABKAUSEQoJYXZhaWxhYmxlGAQgASgFEjIKCndhcmVob3VzZXMYBSADKAsyHi5hZ29yYS5pbnZlbnRvcnkudjEuU3RvY2tMZXZlbCJGCg9SZXNlcnZhdGlvbkxpbmUSCwoDc2t1GAEgASgJEhQKDHdhcmVob3VzZV9pZBgCIAEoCRIQCghxdWFudGl0eRgDIAEoBSKzAgoLUmVzZXJ2YXRpb24SFgoOcmVzZXJ2YXRpb25faWQYASABKAkSEAoIb3JkZXJfaWQYAiABKAkSMwoFc3RhdGUYAyABKA4yJC5hZ29yYS5pbnZlbnRvcnkudjEuUmVzZXJ2YXRpb25TdGF0ZRIyCgVsaW5lcxgEIAMoCzIjLmFnb3JhLmludmVudG9yeS52MS5SZXNlcnZhdGlvbkxpbmUSLwoLZXhwaXJlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqswEKEFJlc2VydmF0aW9uU3RhdGUSIQodUkVTRVJWQVRJT05fU1RBVEVfVU5TUEVDSUZJRUQQABIcChhSRVNFUlZBVElPTl9TVEFURV9BQ1RJVkUQARIfChtSRVNFUlZBVElPTl9TVEFURV9DT01NSVRURUQQAhIeChpSRVNFUlZBVElPTl9TVEFURV9SRUxFQVNFRBADEh0KGVJFU0VSVkFUSU9OX1NUQVRFX0VYUElSRUQQBCrVAQoVU3RvY2tBZGp1c3RtZW50UmVhc29uEicKI1NUT0NLX0FESlVTVE1FTlRfUkVBU09OX1VOU1BFQ0lGSUVEEAASIwofU1RPQ0tfQURKVVNUTUVOVF9SRUFTT05fUkVTVE9DSxABEiYKIlNUT0NLX0FESlVTVE1FTlRfUkVBU09OX0NPUlJFQ1RJT04QAhIiCh5TVE9DS19BREpVU1RNRU5UX1JFQVNPTl9SRVRVUk4QAxIiCh5TVE9DS19BREpVU1RNRU5UX1JFQVNPTl9EQU1BR0UQBGIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * StockLevel is the stock of one SKU in one warehouse.
@@ -241,77 +241,6 @@ export const ReservationSchema: GenMessage<Reservation> = /*@__PURE__*/
   messageDesc(file_agora_inventory_v1_inventory, 3);
 
 /**
- * LowStockAlert is raised when a SKU's available stock in a warehouse falls to or below
- * its threshold, and cleared when it rises above it.
- *
- * @generated from message agora.inventory.v1.LowStockAlert
- */
-export type LowStockAlert = Message<"agora.inventory.v1.LowStockAlert"> & {
-  /**
-   * alert_id identifies the alert.
-   *
-   * @generated from field: string alert_id = 1;
-   */
-  alertId: string;
-
-  /**
-   * sku identifies the product variant.
-   *
-   * @generated from field: string sku = 2;
-   */
-  sku: string;
-
-  /**
-   * warehouse_id identifies the warehouse.
-   *
-   * @generated from field: string warehouse_id = 3;
-   */
-  warehouseId: string;
-
-  /**
-   * state says whether the alert still holds.
-   *
-   * @generated from field: agora.inventory.v1.LowStockAlertState state = 4;
-   */
-  state: LowStockAlertState;
-
-  /**
-   * available is the available stock when the alert was raised.
-   *
-   * @generated from field: int32 available = 5;
-   */
-  available: number;
-
-  /**
-   * threshold is the threshold that was crossed.
-   *
-   * @generated from field: int32 threshold = 6;
-   */
-  threshold: number;
-
-  /**
-   * raise_time is when the alert was raised.
-   *
-   * @generated from field: google.protobuf.Timestamp raise_time = 7;
-   */
-  raiseTime?: Timestamp | undefined;
-
-  /**
-   * clear_time is when the alert was cleared; unset while active.
-   *
-   * @generated from field: google.protobuf.Timestamp clear_time = 8;
-   */
-  clearTime?: Timestamp | undefined;
-};
-
-/**
- * Describes the message agora.inventory.v1.LowStockAlert.
- * Use `create(LowStockAlertSchema)` to create a new message.
- */
-export const LowStockAlertSchema: GenMessage<LowStockAlert> = /*@__PURE__*/
-  messageDesc(file_agora_inventory_v1_inventory, 4);
-
-/**
  * ReservationState is where a reservation is in its two-phase life.
  *
  * @generated from enum agora.inventory.v1.ReservationState
@@ -406,38 +335,4 @@ export enum StockAdjustmentReason {
  */
 export const StockAdjustmentReasonSchema: GenEnum<StockAdjustmentReason> = /*@__PURE__*/
   enumDesc(file_agora_inventory_v1_inventory, 1);
-
-/**
- * LowStockAlertState says whether a low-stock alert still holds.
- *
- * @generated from enum agora.inventory.v1.LowStockAlertState
- */
-export enum LowStockAlertState {
-  /**
-   * LOW_STOCK_ALERT_STATE_UNSPECIFIED is never used by the server.
-   *
-   * @generated from enum value: LOW_STOCK_ALERT_STATE_UNSPECIFIED = 0;
-   */
-  UNSPECIFIED = 0,
-
-  /**
-   * LOW_STOCK_ALERT_STATE_ACTIVE means available is still at or below the threshold.
-   *
-   * @generated from enum value: LOW_STOCK_ALERT_STATE_ACTIVE = 1;
-   */
-  ACTIVE = 1,
-
-  /**
-   * LOW_STOCK_ALERT_STATE_CLEARED means stock rose above the threshold again.
-   *
-   * @generated from enum value: LOW_STOCK_ALERT_STATE_CLEARED = 2;
-   */
-  CLEARED = 2,
-}
-
-/**
- * Describes the enum agora.inventory.v1.LowStockAlertState.
- */
-export const LowStockAlertStateSchema: GenEnum<LowStockAlertState> = /*@__PURE__*/
-  enumDesc(file_agora_inventory_v1_inventory, 2);
 

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file agora/order/v1/order.proto.
  */
 export const file_agora_order_v1_order: GenFile = /*@__PURE__*/
-  fileDesc("ChphZ29yYS9vcmRlci92MS9vcmRlci5wcm90bxIOYWdvcmEub3JkZXIudjEifgoJT3JkZXJMaW5lEgsKA3NrdRgBIAEoCRIQCghxdWFudGl0eRgCIAEoBRIoCgp1bml0X3ByaWNlGAMgASgLMhQuYWdvcmEudHlwZS52MS5Nb25leRIoCgpsaW5lX3RvdGFsGAQgASgLMhQuYWdvcmEudHlwZS52MS5Nb25leSLbAwoFT3JkZXISEAoIb3JkZXJfaWQYASABKAkSEgoKcmVxdWVzdF9pZBgCIAEoCRITCgtjdXN0b21lcl9pZBgDIAEoCRIpCgVzdGF0ZRgEIAEoDjIaLmFnb3JhLm9yZGVyLnYxLk9yZGVyU3RhdGUSKAoFbGluZXMYBSADKAsyGS5hZ29yYS5vcmRlci52MS5PcmRlckxpbmUSIwoFdG90YWwYBiABKAsyFC5hZ29yYS50eXBlLnYxLk1vbmV5Ei0KD3JlZnVuZGVkX2Ftb3VudBgHIAEoCzIULmFnb3JhLnR5cGUudjEuTW9uZXkSEAoIcXVvdGVfaWQYCCABKAkSEgoKcGF5bWVudF9pZBgJIAEoCRIWCg5yZXNlcnZhdGlvbl9pZBgKIAEoCRI1Cg5mYWlsdXJlX3JlYXNvbhgLIAEoDjIdLmFnb3JhLm9yZGVyLnYxLkZhaWx1cmVSZWFzb24SFwoPZmFpbHVyZV9tZXNzYWdlGAwgASgJEi8KC2NyZWF0ZV90aW1lGA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiogEKCk9yZGVyRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSLAoEdHlwZRgCIAEoDjIeLmFnb3JhLm9yZGVyLnYxLk9yZGVyRXZlbnRUeXBlEiQKBW9yZGVyGAMgASgLMhUuYWdvcmEub3JkZXIudjEuT3JkZXISLgoKZXZlbnRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqyQEKCk9yZGVyU3RhdGUSGwoXT1JERVJfU1RBVEVfVU5TUEVDSUZJRUQQABIXChNPUkRFUl9TVEFURV9QRU5ESU5HEAESFAoQT1JERVJfU1RBVEVfUEFJRBACEhYKEk9SREVSX1NUQVRFX0ZBSUxFRBADEhkKFU9SREVSX1NUQVRFX0NBTkNFTExFRBAEEiIKHk9SREVSX1NUQVRFX1BBUlRJQUxMWV9SRUZVTkRFRBAFEhgKFE9SREVSX1NUQVRFX1JFRlVOREVEEAYq2AEKDUZhaWx1cmVSZWFzb24SHgoaRkFJTFVSRV9SRUFTT05fVU5TUEVDSUZJRUQQABIfChtGQUlMVVJFX1JFQVNPTl9PVVRfT0ZfU1RPQ0sQARIjCh9GQUlMVVJFX1JFQVNPTl9QQVlNRU5UX0RFQ0xJTkVEEAISIAocRkFJTFVSRV9SRUFTT05fUEFZTUVOVF9FUlJPUhADEhsKF0ZBSUxVUkVfUkVBU09OX0lOVEVSTkFMEAQSIgoeRkFJTFVSRV9SRUFTT05fSU5WRU5UT1JZX0VSUk9SEAUqqQEKDk9yZGVyRXZlbnRUeXBlEiAKHE9SREVSX0VWRU5UX1RZUEVfVU5TUEVDSUZJRUQQABIZChVPUkRFUl9FVkVOVF9UWVBFX1BBSUQQARIbChdPUkRFUl9FVkVOVF9UWVBFX0ZBSUxFRBACEh4KGk9SREVSX0VWRU5UX1RZUEVfQ0FOQ0VMTEVEEAMSHQoZT1JERVJfRVZFTlRfVFlQRV9SRUZVTkRFRBAEYgZwcm90bzM", [file_agora_type_v1_money, file_google_protobuf_timestamp]);
+  fileDesc("ChphZ29yYS9vcmRlci92MS9vcmRlci5wcm90bxIOYWdvcmEub3JkZXIudjEifgoJT3JkZXJMaW5lEgsKA3NrdRgBIAEoCRIQCghxdWFudGl0eRgCIAEoBRIoCgp1bml0X3ByaWNlGAMgASgLMhQuYWdvcmEudHlwZS52MS5Nb25leRIoCgpsaW5lX3RvdGFsGAQgASgLMhQuYWdvcmEudHlwZS52MS5Nb25leSLbAwoFT3JkZXISEAoIb3JkZXJfaWQYASABKAkSEgoKcmVxdWVzdF9pZBgCIAEoCRITCgtjdXN0b21lcl9pZBgDIAEoCRIpCgVzdGF0ZRgEIAEoDjIaLmFnb3JhLm9yZGVyLnYxLk9yZGVyU3RhdGUSKAoFbGluZXMYBSADKAsyGS5hZ29yYS5vcmRlci52MS5PcmRlckxpbmUSIwoFdG90YWwYBiABKAsyFC5hZ29yYS50eXBlLnYxLk1vbmV5Ei0KD3JlZnVuZGVkX2Ftb3VudBgHIAEoCzIULmFnb3JhLnR5cGUudjEuTW9uZXkSEAoIcXVvdGVfaWQYCCABKAkSEgoKcGF5bWVudF9pZBgJIAEoCRIWCg5yZXNlcnZhdGlvbl9pZBgKIAEoCRI1Cg5mYWlsdXJlX3JlYXNvbhgLIAEoDjIdLmFnb3JhLm9yZGVyLnYxLkZhaWx1cmVSZWFzb24SFwoPZmFpbHVyZV9tZXNzYWdlGAwgASgJEi8KC2NyZWF0ZV90aW1lGA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqyQEKCk9yZGVyU3RhdGUSGwoXT1JERVJfU1RBVEVfVU5TUEVDSUZJRUQQABIXChNPUkRFUl9TVEFURV9QRU5ESU5HEAESFAoQT1JERVJfU1RBVEVfUEFJRBACEhYKEk9SREVSX1NUQVRFX0ZBSUxFRBADEhkKFU9SREVSX1NUQVRFX0NBTkNFTExFRBAEEiIKHk9SREVSX1NUQVRFX1BBUlRJQUxMWV9SRUZVTkRFRBAFEhgKFE9SREVSX1NUQVRFX1JFRlVOREVEEAYq2AEKDUZhaWx1cmVSZWFzb24SHgoaRkFJTFVSRV9SRUFTT05fVU5TUEVDSUZJRUQQABIfChtGQUlMVVJFX1JFQVNPTl9PVVRfT0ZfU1RPQ0sQARIjCh9GQUlMVVJFX1JFQVNPTl9QQVlNRU5UX0RFQ0xJTkVEEAISIAocRkFJTFVSRV9SRUFTT05fUEFZTUVOVF9FUlJPUhADEhsKF0ZBSUxVUkVfUkVBU09OX0lOVEVSTkFMEAQSIgoeRkFJTFVSRV9SRUFTT05fSU5WRU5UT1JZX0VSUk9SEAViBnByb3RvMw", [file_agora_type_v1_money, file_google_protobuf_timestamp]);
 
 /**
  * OrderLine is one SKU of an order at the price it was sold for.
@@ -171,48 +171,6 @@ export const OrderSchema: GenMessage<Order> = /*@__PURE__*/
   messageDesc(file_agora_order_v1_order, 1);
 
 /**
- * OrderEvent is one thing that happened to an order.
- *
- * @generated from message agora.order.v1.OrderEvent
- */
-export type OrderEvent = Message<"agora.order.v1.OrderEvent"> & {
-  /**
-   * event_id identifies the event; consumers use it to drop duplicates.
-   *
-   * @generated from field: string event_id = 1;
-   */
-  eventId: string;
-
-  /**
-   * type is what happened.
-   *
-   * @generated from field: agora.order.v1.OrderEventType type = 2;
-   */
-  type: OrderEventType;
-
-  /**
-   * order is the order right after the event.
-   *
-   * @generated from field: agora.order.v1.Order order = 3;
-   */
-  order?: Order | undefined;
-
-  /**
-   * event_time is when it happened.
-   *
-   * @generated from field: google.protobuf.Timestamp event_time = 4;
-   */
-  eventTime?: Timestamp | undefined;
-};
-
-/**
- * Describes the message agora.order.v1.OrderEvent.
- * Use `create(OrderEventSchema)` to create a new message.
- */
-export const OrderEventSchema: GenMessage<OrderEvent> = /*@__PURE__*/
-  messageDesc(file_agora_order_v1_order, 2);
-
-/**
  * OrderState is where an order is in its life.
  *
  * @generated from enum agora.order.v1.OrderState
@@ -332,52 +290,4 @@ export enum FailureReason {
  */
 export const FailureReasonSchema: GenEnum<FailureReason> = /*@__PURE__*/
   enumDesc(file_agora_order_v1_order, 1);
-
-/**
- * OrderEventType names what happened to an order.
- *
- * @generated from enum agora.order.v1.OrderEventType
- */
-export enum OrderEventType {
-  /**
-   * ORDER_EVENT_TYPE_UNSPECIFIED is never used by the server.
-   *
-   * @generated from enum value: ORDER_EVENT_TYPE_UNSPECIFIED = 0;
-   */
-  UNSPECIFIED = 0,
-
-  /**
-   * ORDER_EVENT_TYPE_PAID means the order was paid.
-   *
-   * @generated from enum value: ORDER_EVENT_TYPE_PAID = 1;
-   */
-  PAID = 1,
-
-  /**
-   * ORDER_EVENT_TYPE_FAILED means the order failed.
-   *
-   * @generated from enum value: ORDER_EVENT_TYPE_FAILED = 2;
-   */
-  FAILED = 2,
-
-  /**
-   * ORDER_EVENT_TYPE_CANCELLED means the order was cancelled.
-   *
-   * @generated from enum value: ORDER_EVENT_TYPE_CANCELLED = 3;
-   */
-  CANCELLED = 3,
-
-  /**
-   * ORDER_EVENT_TYPE_REFUNDED means money was paid back on the order.
-   *
-   * @generated from enum value: ORDER_EVENT_TYPE_REFUNDED = 4;
-   */
-  REFUNDED = 4,
-}
-
-/**
- * Describes the enum agora.order.v1.OrderEventType.
- */
-export const OrderEventTypeSchema: GenEnum<OrderEventType> = /*@__PURE__*/
-  enumDesc(file_agora_order_v1_order, 2);
 

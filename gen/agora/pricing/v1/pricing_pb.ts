@@ -2,8 +2,8 @@
 // @generated from file agora/pricing/v1/pricing.proto (package agora.pricing.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Money } from "../../type/v1/money_pb.js";
 import { file_agora_type_v1_money } from "../../type/v1/money_pb.js";
 import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file agora/pricing/v1/pricing.proto.
  */
 export const file_agora_pricing_v1_pricing: GenFile = /*@__PURE__*/
-  fileDesc("Ch5hZ29yYS9wcmljaW5nL3YxL3ByaWNpbmcucHJvdG8SEGFnb3JhLnByaWNpbmcudjEiuAEKBVByaWNlEgsKA3NrdRgBIAEoCRIoCgpiYXNlX3ByaWNlGAIgASgLMhQuYWdvcmEudHlwZS52MS5Nb25leRItCg9lZmZlY3RpdmVfcHJpY2UYAyABKAsyFC5hZ29yYS50eXBlLnYxLk1vbmV5EhgKEGFwcGxpZWRfcnVsZV9pZHMYBCADKAkSLwoLdXBkYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIpgBCglRdW90ZUxpbmUSCwoDc2t1GAEgASgJEhAKCHF1YW50aXR5GAIgASgFEigKCnVuaXRfcHJpY2UYAyABKAsyFC5hZ29yYS50eXBlLnYxLk1vbmV5EigKCmxpbmVfdG90YWwYBCABKAsyFC5hZ29yYS50eXBlLnYxLk1vbmV5EhgKEGFwcGxpZWRfcnVsZV9pZHMYBSADKAki4wEKBVF1b3RlEhAKCHF1b3RlX2lkGAEgASgJEhUKDWN1cnJlbmN5X2NvZGUYAiABKAkSKgoFbGluZXMYAyADKAsyGy5hZ29yYS5wcmljaW5nLnYxLlF1b3RlTGluZRIjCgV0b3RhbBgEIAEoCzIULmFnb3JhLnR5cGUudjEuTW9uZXkSLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2V4cGlyZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIjCg5TdG9ja0F0T3JCZWxvdxIRCgl0aHJlc2hvbGQYASABKAUiSwoPRGVtYW5kQXRPckFib3ZlEg0KBXVuaXRzGAEgASgFEikKBndpbmRvdxgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiK0AgoJUHJpY2VSdWxlEg8KB3J1bGVfaWQYASABKAkSDAoEbmFtZRgCIAEoCRILCgNza3UYAyABKAkSPQoRc3RvY2tfYXRfb3JfYmVsb3cYBCABKAsyIC5hZ29yYS5wcmljaW5nLnYxLlN0b2NrQXRPckJlbG93SAASPwoSZGVtYW5kX2F0X29yX2Fib3ZlGAUgASgLMiEuYWdvcmEucHJpY2luZy52MS5EZW1hbmRBdE9yQWJvdmVIABIaChJhZGp1c3RtZW50X3BlcmNlbnQYBiABKAkSEAoIcHJpb3JpdHkYByABKAUSDwoHZW5hYmxlZBgIIAEoCBIvCgtjcmVhdGVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCCwoJY29uZGl0aW9uIuIBCgtQcmljZUNoYW5nZRILCgNza3UYASABKAkSJwoJb2xkX3ByaWNlGAIgASgLMhQuYWdvcmEudHlwZS52MS5Nb25leRInCgluZXdfcHJpY2UYAyABKAsyFC5hZ29yYS50eXBlLnYxLk1vbmV5EjEKBWNhdXNlGAQgASgOMiIuYWdvcmEucHJpY2luZy52MS5QcmljZUNoYW5nZUNhdXNlEhAKCHJ1bGVfaWRzGAUgAygJEi8KC2NoYW5nZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCp6ChBQcmljZUNoYW5nZUNhdXNlEiIKHlBSSUNFX0NIQU5HRV9DQVVTRV9VTlNQRUNJRklFRBAAEiUKIVBSSUNFX0NIQU5HRV9DQVVTRV9CQVNFX1BSSUNFX1NFVBABEhsKF1BSSUNFX0NIQU5HRV9DQVVTRV9SVUxFEAJiBnByb3RvMw", [file_agora_type_v1_money, file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("Ch5hZ29yYS9wcmljaW5nL3YxL3ByaWNpbmcucHJvdG8SEGFnb3JhLnByaWNpbmcudjEiuAEKBVByaWNlEgsKA3NrdRgBIAEoCRIoCgpiYXNlX3ByaWNlGAIgASgLMhQuYWdvcmEudHlwZS52MS5Nb25leRItCg9lZmZlY3RpdmVfcHJpY2UYAyABKAsyFC5hZ29yYS50eXBlLnYxLk1vbmV5EhgKEGFwcGxpZWRfcnVsZV9pZHMYBCADKAkSLwoLdXBkYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIpgBCglRdW90ZUxpbmUSCwoDc2t1GAEgASgJEhAKCHF1YW50aXR5GAIgASgFEigKCnVuaXRfcHJpY2UYAyABKAsyFC5hZ29yYS50eXBlLnYxLk1vbmV5EigKCmxpbmVfdG90YWwYBCABKAsyFC5hZ29yYS50eXBlLnYxLk1vbmV5EhgKEGFwcGxpZWRfcnVsZV9pZHMYBSADKAki4wEKBVF1b3RlEhAKCHF1b3RlX2lkGAEgASgJEhUKDWN1cnJlbmN5X2NvZGUYAiABKAkSKgoFbGluZXMYAyADKAsyGy5hZ29yYS5wcmljaW5nLnYxLlF1b3RlTGluZRIjCgV0b3RhbBgEIAEoCzIULmFnb3JhLnR5cGUudjEuTW9uZXkSLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2V4cGlyZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIjCg5TdG9ja0F0T3JCZWxvdxIRCgl0aHJlc2hvbGQYASABKAUiSwoPRGVtYW5kQXRPckFib3ZlEg0KBXVuaXRzGAEgASgFEikKBndpbmRvdxgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiK0AgoJUHJpY2VSdWxlEg8KB3J1bGVfaWQYASABKAkSDAoEbmFtZRgCIAEoCRILCgNza3UYAyABKAkSPQoRc3RvY2tfYXRfb3JfYmVsb3cYBCABKAsyIC5hZ29yYS5wcmljaW5nLnYxLlN0b2NrQXRPckJlbG93SAASPwoSZGVtYW5kX2F0X29yX2Fib3ZlGAUgASgLMiEuYWdvcmEucHJpY2luZy52MS5EZW1hbmRBdE9yQWJvdmVIABIaChJhZGp1c3RtZW50X3BlcmNlbnQYBiABKAkSEAoIcHJpb3JpdHkYByABKAUSDwoHZW5hYmxlZBgIIAEoCBIvCgtjcmVhdGVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCCwoJY29uZGl0aW9uYgZwcm90bzM", [file_agora_type_v1_money, file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * Price is the current price of one SKU in one currency.
@@ -309,94 +309,4 @@ export type PriceRule = Message<"agora.pricing.v1.PriceRule"> & {
  */
 export const PriceRuleSchema: GenMessage<PriceRule> = /*@__PURE__*/
   messageDesc(file_agora_pricing_v1_pricing, 5);
-
-/**
- * PriceChange records one change of a SKU's effective price in one currency.
- *
- * @generated from message agora.pricing.v1.PriceChange
- */
-export type PriceChange = Message<"agora.pricing.v1.PriceChange"> & {
-  /**
-   * sku identifies the product variant.
-   *
-   * @generated from field: string sku = 1;
-   */
-  sku: string;
-
-  /**
-   * old_price is the effective price before; unset when the SKU had no price.
-   *
-   * @generated from field: agora.type.v1.Money old_price = 2;
-   */
-  oldPrice?: Money | undefined;
-
-  /**
-   * new_price is the effective price after.
-   *
-   * @generated from field: agora.type.v1.Money new_price = 3;
-   */
-  newPrice?: Money | undefined;
-
-  /**
-   * cause says why it changed.
-   *
-   * @generated from field: agora.pricing.v1.PriceChangeCause cause = 4;
-   */
-  cause: PriceChangeCause;
-
-  /**
-   * rule_ids are the rules holding after the change.
-   *
-   * @generated from field: repeated string rule_ids = 5;
-   */
-  ruleIds: string[];
-
-  /**
-   * change_time is when it changed.
-   *
-   * @generated from field: google.protobuf.Timestamp change_time = 6;
-   */
-  changeTime?: Timestamp | undefined;
-};
-
-/**
- * Describes the message agora.pricing.v1.PriceChange.
- * Use `create(PriceChangeSchema)` to create a new message.
- */
-export const PriceChangeSchema: GenMessage<PriceChange> = /*@__PURE__*/
-  messageDesc(file_agora_pricing_v1_pricing, 6);
-
-/**
- * PriceChangeCause says why an effective price changed.
- *
- * @generated from enum agora.pricing.v1.PriceChangeCause
- */
-export enum PriceChangeCause {
-  /**
-   * PRICE_CHANGE_CAUSE_UNSPECIFIED is never used by the server.
-   *
-   * @generated from enum value: PRICE_CHANGE_CAUSE_UNSPECIFIED = 0;
-   */
-  UNSPECIFIED = 0,
-
-  /**
-   * PRICE_CHANGE_CAUSE_BASE_PRICE_SET means SetBasePrice changed the base price.
-   *
-   * @generated from enum value: PRICE_CHANGE_CAUSE_BASE_PRICE_SET = 1;
-   */
-  BASE_PRICE_SET = 1,
-
-  /**
-   * PRICE_CHANGE_CAUSE_RULE means a dynamic rule started or stopped holding.
-   *
-   * @generated from enum value: PRICE_CHANGE_CAUSE_RULE = 2;
-   */
-  RULE = 2,
-}
-
-/**
- * Describes the enum agora.pricing.v1.PriceChangeCause.
- */
-export const PriceChangeCauseSchema: GenEnum<PriceChangeCause> = /*@__PURE__*/
-  enumDesc(file_agora_pricing_v1_pricing, 0);
 

@@ -4,7 +4,7 @@
 import {create, fromBinary, toBinary} from '@bufbuild/protobuf';
 import {timestampDate} from '@bufbuild/protobuf/wkt';
 import type {HandlerContext, ServiceImpl} from '@connectrpc/connect';
-import * as inventoryv1 from '../../../../gen/agora/inventory/v1/inventory_pb.js';
+import * as inventoryeventsv1 from '../../../../gen/agora/inventory/v1/inventory_events_pb.js';
 import {
   WatchLowStockAlertsResponseSchema,
   WatchStockResponseSchema,
@@ -79,7 +79,7 @@ export function createInventoryService(
       toBinary(
         WatchLowStockAlertsResponseSchema,
         create(WatchLowStockAlertsResponseSchema, {
-          alert: fromBinary(inventoryv1.LowStockAlertSchema, body),
+          alert: fromBinary(inventoryeventsv1.LowStockAlertSchema, body),
         }),
       ),
   );

@@ -1,12 +1,11 @@
 /**
- * Proto <-> domain for Inventory. The only place that knows both shapes.
+ * Proto <-> domain for Inventory's API. The only place that knows both shapes; the
+ * low-stock events (events/inventory_events.ts) carry an alert in this shape.
  */
 import {create} from '@bufbuild/protobuf';
 import {timestampFromDate} from '@bufbuild/protobuf/wkt';
 import * as inventoryv1 from '../../../../gen/agora/inventory/v1/inventory_pb.js';
-import type {OutgoingEvent} from '../../../common/messaging/event_bus.js';
-import {LOW_STOCK_TOPIC} from '../../../common/messaging/topics.js';
-import {toBinary} from '@bufbuild/protobuf';
+import * as inventoryeventsv1 from '../../../../gen/agora/inventory/v1/inventory_events_pb.js';
 import type {LowStockAlert} from '../app/ports.js';
 import type {SkuStock} from '../app/read_stock.js';
 import type {Reservation, ReservationState} from '../domain/reservation.js';
@@ -86,28 +85,20 @@ export function reservationToProto(r: Reservation): inventoryv1.Reservation {
   });
 }
 
-export function alertToProto(a: LowStockAlert): inventoryv1.LowStockAlert {
-  return create(inventoryv1.LowStockAlertSchema, {
+export function alertToProto(
+  a: LowStockAlert,
+): inventoryeventsv1.LowStockAlert {
+  return create(inventoryeventsv1.LowStockAlertSchema, {
     alertId: a.id,
     sku: a.sku,
     warehouseId: a.warehouseId,
     state:
       a.state === 'active'
-        ? inventoryv1.LowStockAlertState.ACTIVE
-        : inventoryv1.LowStockAlertState.CLEARED,
+        ? inventoryeventsv1.LowStockAlertState.ACTIVE
+        : inventoryeventsv1.LowStockAlertState.CLEARED,
     available: a.available,
     threshold: a.threshold,
     raiseTime: timestampFromDate(a.raisedAt),
     clearTime: a.clearedAt && timestampFromDate(a.clearedAt),
   });
-}
-
-/** The integration event for an alert raised or cleared (written to the outbox). */
-export function alertEvent(a: LowStockAlert): OutgoingEvent {
-  return {
-    topic: LOW_STOCK_TOPIC,
-    eventId: crypto.randomUUID(),
-    type: inventoryv1.LowStockAlertSchema.typeName,
-    body: toBinary(inventoryv1.LowStockAlertSchema, alertToProto(a)),
-  };
 }

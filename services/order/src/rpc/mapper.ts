@@ -1,19 +1,12 @@
 /**
- * Proto <-> domain for Order, and the order events published on the bus.
+ * Proto <-> domain for Order's API. The order events published on the bus, which carry
+ * an order in this shape, are encoded in events/order_events.ts.
  */
-import {create, toBinary} from '@bufbuild/protobuf';
+import {create} from '@bufbuild/protobuf';
 import {timestampFromDate} from '@bufbuild/protobuf/wkt';
 import * as orderv1 from '../../../../gen/agora/order/v1/order_pb.js';
-import type {OutgoingEvent} from '../../../common/messaging/event_bus.js';
-import {ORDER_TOPICS} from '../../../common/messaging/topics.js';
 import {moneyToProto} from '../../../common/money/money_proto.js';
-import type {
-  FailureReason,
-  Order,
-  OrderEvent,
-  OrderEventType,
-  OrderState,
-} from '../domain/order.js';
+import type {FailureReason, Order, OrderState} from '../domain/order.js';
 
 const STATES: Record<OrderState, orderv1.OrderState> = {
   pending: orderv1.OrderState.PENDING,
@@ -30,13 +23,6 @@ const REASONS: Record<FailureReason, orderv1.FailureReason> = {
   payment_error: orderv1.FailureReason.PAYMENT_ERROR,
   inventory_error: orderv1.FailureReason.INVENTORY_ERROR,
   internal: orderv1.FailureReason.INTERNAL,
-};
-
-const EVENT_TYPES: Record<OrderEventType, orderv1.OrderEventType> = {
-  paid: orderv1.OrderEventType.PAID,
-  failed: orderv1.OrderEventType.FAILED,
-  cancelled: orderv1.OrderEventType.CANCELLED,
-  refunded: orderv1.OrderEventType.REFUNDED,
 };
 
 export function orderToProto(order: Order): orderv1.Order {
@@ -64,25 +50,4 @@ export function orderToProto(order: Order): orderv1.Order {
     createTime: timestampFromDate(s.createdAt),
     updateTime: timestampFromDate(s.updatedAt),
   });
-}
-
-/** Routing key of an order event: order.paid, order.failed, order.cancelled, order.refunded. */
-export function orderTopic(type: OrderEventType): string {
-  return ORDER_TOPICS[type];
-}
-
-/** The integration event written to the outbox with a state change. */
-export function orderEvent(order: Order, event: OrderEvent): OutgoingEvent {
-  const message = create(orderv1.OrderEventSchema, {
-    eventId: event.id,
-    type: EVENT_TYPES[event.type],
-    order: orderToProto(order),
-    eventTime: timestampFromDate(event.at),
-  });
-  return {
-    topic: orderTopic(event.type),
-    eventId: event.id,
-    type: orderv1.OrderEventSchema.typeName,
-    body: toBinary(orderv1.OrderEventSchema, message),
-  };
 }

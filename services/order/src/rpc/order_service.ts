@@ -3,7 +3,7 @@
  */
 import {create, fromBinary, toBinary} from '@bufbuild/protobuf';
 import type {HandlerContext, ServiceImpl} from '@connectrpc/connect';
-import * as orderv1 from '../../../../gen/agora/order/v1/order_pb.js';
+import * as ordereventsv1 from '../../../../gen/agora/order/v1/order_events_pb.js';
 import {
   WatchOrderEventsResponseSchema,
   type OrderService,
@@ -47,7 +47,7 @@ export function createOrderService(
   const feed = fanOut<Uint8Array, OrderEventFrame>(
     push => uc.events.subscribe(push),
     body => {
-      const event = fromBinary(orderv1.OrderEventSchema, body);
+      const event = fromBinary(ordereventsv1.OrderEventSchema, body);
       return {
         customerId: event.order?.customerId ?? '',
         bytes: toBinary(

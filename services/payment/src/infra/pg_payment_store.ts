@@ -31,7 +31,10 @@ import {
   type Refund,
 } from '../domain/payment.js';
 
-/** Encodes a payment event for the outbox (the wire format lives in rpc/mapper.ts). */
+/**
+ * Encodes a payment event for the outbox (the wire format lives in
+ * events/payment_events.ts).
+ */
 export type PaymentEventEncoder = (
   payment: Payment,
   event: PaymentEvent,

@@ -1,12 +1,11 @@
 /**
- * Proto <-> domain for Payment. The only place that knows both shapes.
+ * Proto <-> domain for Payment's API. The only place that knows both shapes; the payment
+ * events (events/payment_events.ts) carry a payment in this shape.
  */
-import {create, toBinary} from '@bufbuild/protobuf';
+import {create} from '@bufbuild/protobuf';
 import {timestampFromDate} from '@bufbuild/protobuf/wkt';
 import * as paymentv1 from '../../../../gen/agora/payment/v1/payment_pb.js';
 import type {Money as MoneyMessage} from '../../../../gen/agora/type/v1/money_pb.js';
-import type {OutgoingEvent} from '../../../common/messaging/event_bus.js';
-import {PAYMENT_TOPICS} from '../../../common/messaging/topics.js';
 import type {Money} from '../../../common/money/money.js';
 import {
   moneyFromProto,
@@ -16,8 +15,6 @@ import type {LedgerBalances} from '../app/ports.js';
 import type {LedgerAccount} from '../domain/ledger.js';
 import {
   VoidTombstone,
-  type Payment,
-  type PaymentEvent,
   type PaymentRecord,
   type PaymentState,
   type Refund,
@@ -94,19 +91,6 @@ export function paymentToProto(p: PaymentRecord): paymentv1.Payment {
     createTime: timestampFromDate(p.createdAt),
     updateTime: timestampFromDate(p.updatedAt),
   });
-}
-
-/**
- * The integration event for something that happened to a payment (written to the
- * outbox): the whole payment after the change, as agora.payment.v1.Payment.
- */
-export function paymentEvent(p: Payment, event: PaymentEvent): OutgoingEvent {
-  return {
-    topic: PAYMENT_TOPICS[event],
-    eventId: crypto.randomUUID(),
-    type: paymentv1.PaymentSchema.typeName,
-    body: toBinary(paymentv1.PaymentSchema, paymentToProto(p)),
-  };
 }
 
 export function ledgerBalancesToProto(

@@ -1,6 +1,7 @@
 import {create, toBinary} from '@bufbuild/protobuf';
 import {timestampFromDate} from '@bufbuild/protobuf/wkt';
 import * as orderv1 from '../../../../gen/agora/order/v1/order_pb.js';
+import * as ordereventsv1 from '../../../../gen/agora/order/v1/order_events_pb.js';
 import {
   UnrecordableEventError,
   type IncomingEvent,
@@ -14,10 +15,10 @@ function paid(
   lines: Array<{sku: string; quantity: number}>,
 ): IncomingEvent {
   const body = toBinary(
-    orderv1.OrderEventSchema,
-    create(orderv1.OrderEventSchema, {
+    ordereventsv1.OrderEventSchema,
+    create(ordereventsv1.OrderEventSchema, {
       eventId: `e-${orderId}`,
-      type: orderv1.OrderEventType.PAID,
+      type: ordereventsv1.OrderEventType.PAID,
       eventTime: timestampFromDate(paidAt),
       order: {orderId, state: orderv1.OrderState.PAID, lines},
     }),
@@ -25,7 +26,7 @@ function paid(
   return {
     topic: 'order.paid',
     eventId: `e-${orderId}`,
-    type: orderv1.OrderEventSchema.typeName,
+    type: ordereventsv1.OrderEventSchema.typeName,
     body,
   };
 }

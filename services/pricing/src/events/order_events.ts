@@ -5,12 +5,25 @@
  * store, is rejected as unrecordable: the broker moves it to the dead letters (never
  * acknowledged and lost, never redelivered forever).
  */
+import {fromBinary} from '@bufbuild/protobuf';
+import {timestampDate} from '@bufbuild/protobuf/wkt';
+import * as ordereventsv1 from '../../../../gen/agora/order/v1/order_events_pb.js';
 import {
   UnrecordableEventError,
   type IncomingEvent,
 } from '../../../common/messaging/event_bus.js';
 import type {Sale} from '../app/ports.js';
-import {saleFromOrderEvent} from '../rpc/mapper.js';
+
+/** The sale an `order.paid` event reports (the demand signal); throws on unreadable bytes. */
+function saleFromOrderEvent(body: Uint8Array): Sale {
+  const event = fromBinary(ordereventsv1.OrderEventSchema, body);
+  const order = event.order;
+  return {
+    orderId: order?.orderId ?? '',
+    lines: (order?.lines ?? []).map(l => ({sku: l.sku, quantity: l.quantity})),
+    soldAt: event.eventTime ? timestampDate(event.eventTime) : new Date(),
+  };
+}
 
 /** The sale an order.paid event reports; throws UnrecordableEventError for a bad one. */
 export function saleFromEvent(event: IncomingEvent): Sale {

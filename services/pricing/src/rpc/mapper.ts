@@ -1,15 +1,15 @@
 /**
- * Proto <-> domain for Pricing.
+ * Proto <-> domain for Pricing's API. The price-change events (events/pricing_events.ts)
+ * carry a change in this shape; the order events Pricing consumes are decoded in
+ * events/order_events.ts.
  */
-import {create, fromBinary, toBinary} from '@bufbuild/protobuf';
-import {timestampDate, timestampFromDate} from '@bufbuild/protobuf/wkt';
-import * as orderv1 from '../../../../gen/agora/order/v1/order_pb.js';
+import {create} from '@bufbuild/protobuf';
+import {timestampFromDate} from '@bufbuild/protobuf/wkt';
 import * as pricingv1 from '../../../../gen/agora/pricing/v1/pricing_pb.js';
-import type {OutgoingEvent} from '../../../common/messaging/event_bus.js';
-import {PRICE_CHANGED_TOPIC} from '../../../common/messaging/topics.js';
+import * as pricingeventsv1 from '../../../../gen/agora/pricing/v1/pricing_events_pb.js';
 import {moneyToProto} from '../../../common/money/money_proto.js';
 import {InvalidArgumentError} from '../../../common/errors/domain_error.js';
-import type {PriceChange, Sale} from '../app/ports.js';
+import type {PriceChange} from '../app/ports.js';
 import type {Price} from '../domain/price.js';
 import type {PriceRule, RuleCondition} from '../domain/price_rule.js';
 import type {Quote} from '../domain/quote.js';
@@ -95,36 +95,16 @@ export function ruleToProto(r: PriceRule): pricingv1.PriceRule {
   });
 }
 
-export function changeToProto(c: PriceChange): pricingv1.PriceChange {
-  return create(pricingv1.PriceChangeSchema, {
+export function changeToProto(c: PriceChange): pricingeventsv1.PriceChange {
+  return create(pricingeventsv1.PriceChangeSchema, {
     sku: c.sku,
     oldPrice: c.oldPrice && moneyToProto(c.oldPrice),
     newPrice: moneyToProto(c.newPrice),
     cause:
       c.cause === 'base_price_set'
-        ? pricingv1.PriceChangeCause.BASE_PRICE_SET
-        : pricingv1.PriceChangeCause.RULE,
+        ? pricingeventsv1.PriceChangeCause.BASE_PRICE_SET
+        : pricingeventsv1.PriceChangeCause.RULE,
     ruleIds: [...c.ruleIds],
     changeTime: timestampFromDate(c.changedAt),
   });
-}
-
-export function priceChangedEvent(c: PriceChange): OutgoingEvent {
-  return {
-    topic: PRICE_CHANGED_TOPIC,
-    eventId: crypto.randomUUID(),
-    type: pricingv1.PriceChangeSchema.typeName,
-    body: toBinary(pricingv1.PriceChangeSchema, changeToProto(c)),
-  };
-}
-
-/** The sale an `order.paid` event reports (the demand signal). */
-export function saleFromOrderEvent(body: Uint8Array): Sale {
-  const event = fromBinary(orderv1.OrderEventSchema, body);
-  const order = event.order;
-  return {
-    orderId: order?.orderId ?? '',
-    lines: (order?.lines ?? []).map(l => ({sku: l.sku, quantity: l.quantity})),
-    soldAt: event.eventTime ? timestampDate(event.eventTime) : new Date(),
-  };
 }

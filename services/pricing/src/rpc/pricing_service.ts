@@ -3,7 +3,7 @@
  */
 import {create, fromBinary, toBinary} from '@bufbuild/protobuf';
 import type {HandlerContext, ServiceImpl} from '@connectrpc/connect';
-import * as pricingv1 from '../../../../gen/agora/pricing/v1/pricing_pb.js';
+import * as pricingeventsv1 from '../../../../gen/agora/pricing/v1/pricing_events_pb.js';
 import {
   WatchPricesResponseSchema,
   type PricingService,
@@ -45,7 +45,7 @@ export function createPricingService(
   const feed = fanOut<Uint8Array, PriceFrame>(
     push => uc.priceChanges.subscribe(push),
     body => {
-      const change = fromBinary(pricingv1.PriceChangeSchema, body);
+      const change = fromBinary(pricingeventsv1.PriceChangeSchema, body);
       return {
         sku: change.sku,
         bytes: toBinary(

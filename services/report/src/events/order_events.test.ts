@@ -1,6 +1,7 @@
 import {create, toBinary, type MessageInitShape} from '@bufbuild/protobuf';
 import {timestampFromDate} from '@bufbuild/protobuf/wkt';
 import * as orderv1 from '../../../../gen/agora/order/v1/order_pb.js';
+import * as ordereventsv1 from '../../../../gen/agora/order/v1/order_events_pb.js';
 import {InvalidArgumentError} from '../../../common/errors/domain_error.js';
 import {createLogger} from '../../../common/log/logger.js';
 import {
@@ -18,7 +19,7 @@ import {
 const paidAt = new Date('2026-11-26T23:30:00Z');
 
 function orderEvent(
-  type: orderv1.OrderEventType,
+  type: ordereventsv1.OrderEventType,
   lines: Array<MessageInitShape<typeof orderv1.OrderLineSchema>> = [
     {
       sku: 'MUG',
@@ -29,7 +30,7 @@ function orderEvent(
   ],
   orderId = 'o-1',
 ): IncomingEvent {
-  const message = create(orderv1.OrderEventSchema, {
+  const message = create(ordereventsv1.OrderEventSchema, {
     eventId: `e-${orderId}`,
     type,
     eventTime: timestampFromDate(paidAt),
@@ -44,14 +45,16 @@ function orderEvent(
   return {
     topic: 'order.paid',
     eventId: `e-${orderId}`,
-    type: orderv1.OrderEventSchema.typeName,
-    body: toBinary(orderv1.OrderEventSchema, message),
+    type: ordereventsv1.OrderEventSchema.typeName,
+    body: toBinary(ordereventsv1.OrderEventSchema, message),
   };
 }
 
 describe('orderFactFromEvent()', () => {
   it('reads a PAID event as the order lines sold at the event time', () => {
-    const fact = orderFactFromEvent(orderEvent(orderv1.OrderEventType.PAID));
+    const fact = orderFactFromEvent(
+      orderEvent(ordereventsv1.OrderEventType.PAID),
+    );
     expect(fact?.kind).toBe('paid');
     if (fact?.kind !== 'paid') return;
     expect(fact.orderId).toBe('o-1');
@@ -63,32 +66,33 @@ describe('orderFactFromEvent()', () => {
 
   it('reads CANCELLED and REFUNDED events as the refunded amount to date', () => {
     const fact = orderFactFromEvent(
-      orderEvent(orderv1.OrderEventType.CANCELLED),
+      orderEvent(ordereventsv1.OrderEventType.CANCELLED),
     );
     expect(fact?.kind).toBe('cancelled');
     if (fact?.kind !== 'cancelled') return;
     expect(fact.refundedToDate.format()).toBe('0.30 USD');
     expect(
-      orderFactFromEvent(orderEvent(orderv1.OrderEventType.REFUNDED))?.kind,
+      orderFactFromEvent(orderEvent(ordereventsv1.OrderEventType.REFUNDED))
+        ?.kind,
     ).toBe('refunded');
   });
 
   it('ignores FAILED events', () => {
     expect(
-      orderFactFromEvent(orderEvent(orderv1.OrderEventType.FAILED)),
+      orderFactFromEvent(orderEvent(ordereventsv1.OrderEventType.FAILED)),
     ).toBeUndefined();
   });
 
   it('rejects a body when it is not an OrderEvent', () => {
     const event = {
-      ...orderEvent(orderv1.OrderEventType.PAID),
+      ...orderEvent(ordereventsv1.OrderEventType.PAID),
       body: new Uint8Array([0xff, 0xff, 0xff]),
     };
     expect(() => orderFactFromEvent(event)).toThrow(InvalidArgumentError);
   });
 
   it('rejects an amount when it is not exact decimal money', () => {
-    const event = orderEvent(orderv1.OrderEventType.PAID, [
+    const event = orderEvent(ordereventsv1.OrderEventType.PAID, [
       {
         sku: 'MUG',
         quantity: 1,
@@ -108,8 +112,8 @@ describe('createOrderEventHandler()', () => {
   it('records a paid order and acknowledges its redelivery without a second copy', async () => {
     const store = new InMemoryReportStore();
     const handle = createOrderEventHandler(new RecordOrderEvent(store), log);
-    await handle(orderEvent(orderv1.OrderEventType.PAID));
-    await handle(orderEvent(orderv1.OrderEventType.PAID));
+    await handle(orderEvent(ordereventsv1.OrderEventType.PAID));
+    await handle(orderEvent(ordereventsv1.OrderEventType.PAID));
     expect(store.lines.size).toBe(1);
   });
 
@@ -117,7 +121,7 @@ describe('createOrderEventHandler()', () => {
     const store = new InMemoryReportStore();
     const handle = createOrderEventHandler(new RecordOrderEvent(store), log);
     await expect(
-      handle(orderEvent(orderv1.OrderEventType.PAID, [])),
+      handle(orderEvent(ordereventsv1.OrderEventType.PAID, [])),
     ).rejects.toThrow(UnrecordableEventError);
     expect(store.lines.size).toBe(0);
   });
@@ -129,7 +133,7 @@ describe('createOrderEventHandler()', () => {
     };
     const handle = createOrderEventHandler(new RecordOrderEvent(store), log);
     await expect(
-      handle(orderEvent(orderv1.OrderEventType.PAID)),
+      handle(orderEvent(ordereventsv1.OrderEventType.PAID)),
     ).rejects.toThrow('connection refused');
   });
 });
@@ -137,7 +141,7 @@ describe('createOrderEventHandler()', () => {
 describe('createOrderEventBatchHandler()', () => {
   const log = createLogger('report-test', 'error', () => {});
   const paidEvent = (orderId: string) =>
-    orderEvent(orderv1.OrderEventType.PAID, undefined, orderId);
+    orderEvent(ordereventsv1.OrderEventType.PAID, undefined, orderId);
 
   it('records the paid orders of every event in one store call, and the refunds', async () => {
     const store = new InMemoryReportStore();
@@ -154,8 +158,8 @@ describe('createOrderEventBatchHandler()', () => {
     await handle([
       paidEvent('o-1'),
       paidEvent('o-2'),
-      orderEvent(orderv1.OrderEventType.FAILED, undefined, 'o-4'),
-      orderEvent(orderv1.OrderEventType.REFUNDED, undefined, 'o-1'),
+      orderEvent(ordereventsv1.OrderEventType.FAILED, undefined, 'o-4'),
+      orderEvent(ordereventsv1.OrderEventType.REFUNDED, undefined, 'o-1'),
       paidEvent('o-3'),
     ]);
     expect(calls).toEqual([3]);
@@ -190,7 +194,7 @@ describe('createOrderEventBatchHandler()', () => {
     await expect(
       handle([
         paidEvent('o-1'),
-        orderEvent(orderv1.OrderEventType.PAID, [], 'o-2'),
+        orderEvent(ordereventsv1.OrderEventType.PAID, [], 'o-2'),
       ]),
     ).rejects.toThrow(InvalidArgumentError);
     expect(store.lines.size).toBe(0);

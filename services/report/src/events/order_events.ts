@@ -6,7 +6,7 @@
  */
 import {fromBinary} from '@bufbuild/protobuf';
 import {timestampDate} from '@bufbuild/protobuf/wkt';
-import * as orderv1 from '../../../../gen/agora/order/v1/order_pb.js';
+import * as ordereventsv1 from '../../../../gen/agora/order/v1/order_events_pb.js';
 import {
   DomainError,
   InvalidArgumentError,
@@ -28,15 +28,15 @@ import type {OrderFact} from '../domain/order_facts.js';
 export function orderFactFromEvent(
   event: IncomingEvent,
 ): OrderFact | undefined {
-  if (event.type && event.type !== orderv1.OrderEventSchema.typeName) {
+  if (event.type && event.type !== ordereventsv1.OrderEventSchema.typeName) {
     throw new InvalidArgumentError(
       'type',
-      `expected ${orderv1.OrderEventSchema.typeName}, got ${event.type}`,
+      `expected ${ordereventsv1.OrderEventSchema.typeName}, got ${event.type}`,
     );
   }
-  let message: orderv1.OrderEvent;
+  let message: ordereventsv1.OrderEvent;
   try {
-    message = fromBinary(orderv1.OrderEventSchema, event.body);
+    message = fromBinary(ordereventsv1.OrderEventSchema, event.body);
   } catch (err) {
     throw new InvalidArgumentError(
       'body',
@@ -52,7 +52,7 @@ export function orderFactFromEvent(
   }
   const at = timestampDate(message.eventTime);
   switch (message.type) {
-    case orderv1.OrderEventType.PAID:
+    case ordereventsv1.OrderEventType.PAID:
       return {
         kind: 'paid',
         eventId,
@@ -72,11 +72,11 @@ export function orderFactFromEvent(
           ),
         })),
       };
-    case orderv1.OrderEventType.CANCELLED:
-    case orderv1.OrderEventType.REFUNDED:
+    case ordereventsv1.OrderEventType.CANCELLED:
+    case ordereventsv1.OrderEventType.REFUNDED:
       return {
         kind:
-          message.type === orderv1.OrderEventType.CANCELLED
+          message.type === ordereventsv1.OrderEventType.CANCELLED
             ? 'cancelled'
             : 'refunded',
         eventId,
