@@ -12,6 +12,7 @@
  * Needs root; never touches the shared instances on 5432, 6379 and 5672.
  */
 import {rmSync} from 'node:fs';
+import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {Redis} from 'ioredis';
 import pg from 'pg';
@@ -400,7 +401,10 @@ async function runFault(
 
 async function main(): Promise<number> {
   const began = Date.now();
-  const stateDir = join(repoRoot(), '.agora', 'chaos');
+  // Not under .agora: that directory holds keys and is private to its owner, while the
+  // postgres and rabbitmq users must reach their data directories. One state directory
+  // per machine, like the fixed ports.
+  const stateDir = join(tmpdir(), 'agora-chaos');
   const logDir = join(repoRoot(), '.agora', 'chaos-logs');
   const infra = new PrivateInfra(stateDir);
   await infra.preflight();

@@ -1,6 +1,6 @@
 /**
  * The chaos suite's own PostgreSQL, Redis and RabbitMQ, started from scratch under
- * .agora/chaos and thrown away at the end, so the faults it injects (terminated
+ * $TMPDIR/agora-chaos and thrown away at the end, so the faults it injects (terminated
  * connections, restarts, stops) never reach the shared instances on 5432/6379/5672.
  *
  * Needs root: PostgreSQL and RabbitMQ run as their Debian system users (postgres,
@@ -98,7 +98,8 @@ export class PrivateInfra {
         throw new Error(
           `port ${port} (the chaos suite's private ${what}) is already in use by another process`,
         );
-    mkdirSync(this.stateDir, {recursive: true});
+    // Readable by all: PostgreSQL and RabbitMQ run as their own users beneath it.
+    mkdirSync(this.stateDir, {recursive: true, mode: 0o755});
     this.initPostgres();
     await Promise.all([
       this.startPostgres(),
@@ -115,7 +116,7 @@ export class PrivateInfra {
     ]);
   }
 
-  // --- PostgreSQL: initdb into .agora/chaos/pg, pg_ctl as the postgres user ---------
+  // --- PostgreSQL: initdb into <state>/pg, pg_ctl as the postgres user ---------
 
   private asPostgres(args: string[]): string {
     return run('runuser', ['-u', 'postgres', '--', ...args]);
