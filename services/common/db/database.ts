@@ -1,6 +1,6 @@
 /**
  * PostgreSQL access for one service: its own schema, migrations run on start through
- * MikroORM's migrator, and a small SQL surface (`Sql`) on node-postgres for repositories.
+ * MikroORM's migrator (in a child process: migrator.ts), and a small SQL surface (`Sql`) on node-postgres for repositories.
  *
  * One schema per service (inventory, pricing, ordering, payment, report) in one database:
  * services never read each other's tables, and each could move to its own server by
@@ -19,11 +19,13 @@
  * cannot bind an array to `= any($1)`. Repositories map rows to domain objects in one
  * place each; every use case runs in exactly one transaction (`tx`).
  */
-import {MikroORM} from '@mikro-orm/postgresql';
-import {Migrator, type Migration} from '@mikro-orm/migrations';
+import {spawn} from 'node:child_process';
+import {fileURLToPath} from 'node:url';
 import pg from 'pg';
 import {redactUrl} from '../config/env.js';
 import type {Logger} from '../log/logger.js';
+import type {MigrateSpec} from './migrate_main.js';
+import type {MigrationList} from './migrator.js';
 import {DEFAULT_DB_TIMEOUTS, type DatabaseTimeouts} from './timeouts.js';
 
 export {DEFAULT_DB_TIMEOUTS, type DatabaseTimeouts};
@@ -59,7 +61,16 @@ export interface Database extends Sql {
   close(): Promise<void>;
 }
 
-type MigrationClass = new (...args: never[]) => Migration;
+/**
+ * Where a service's migration list lives: the module (a file: URL) and its export. The
+ * list runs in a child process, so the service never loads MikroORM (migrator.ts).
+ */
+export interface MigrationModule {
+  module: string;
+  exportName: string;
+  /** The service the migrations belong to (their log lines carry it). */
+  service: string;
+}
 
 /** The two connections of a service's database (ServiceConfig.databaseUrl). */
 export interface DatabaseUrls {
@@ -74,7 +85,8 @@ export interface DatabaseOptions {
   url: string | DatabaseUrls;
   /** PostgreSQL schema owned by the service. */
   schema: string;
-  migrations: Array<{name: string; class: MigrationClass}>;
+  /** A list (runs in this process: tests) or the module of one (runs in a child). */
+  migrations: MigrationList | MigrationModule;
   poolSize: number;
   log: Logger;
   /** DEFAULT_DB_TIMEOUTS when absent. */
@@ -89,6 +101,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     typeof opts.url === 'string'
       ? {runtime: opts.url, migration: opts.url}
       : opts.url;
+  await ensureDatabase(urls.migration);
   await migrate(urls.migration, opts);
   const t = opts.timeouts ?? DEFAULT_DB_TIMEOUTS;
   const pool = new pg.Pool({
@@ -191,62 +204,41 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
 
 /** Runs pending migrations as the role of `url`, which must own (or may create) the schema. */
 async function migrate(url: string, opts: DatabaseOptions): Promise<void> {
-  await ensureDatabase(url);
-  // Replicas start together during a deploy: a session advisory lock keyed by the schema
-  // name makes the second one wait, then find nothing left to run. It is held on a
-  // connection of its own because the migrator opens its own connections. Advisory
-  // locks need no privilege; `create schema` needs CREATE on the database, which only
-  // the owner role has (a no-op where the schema exists, but checked all the same).
-  const lock = new pg.Client({connectionString: url});
-  // Its failure surfaces as the rejected query; an 'error' event alone would crash.
-  lock.on('error', () => undefined);
-  await lock.connect();
-  try {
-    const key = `agora-migrate:${opts.schema}`;
-    await lock.query('select pg_advisory_lock(hashtext($1))', [key]);
-    await lock.query(`create schema if not exists "${opts.schema}"`);
-    const orm = await MikroORM.init({
-      clientUrl: url,
-      schema: opts.schema,
-      entities: [],
-      discovery: {warnWhenNoEntities: false},
-      extensions: [Migrator],
-      pool: {min: 0, max: 2},
-      // MikroORM 7's PoolConfig has no acquire timeout; driverOptions are merged into
-      // the options of its pg Pool. No statement timeout here: a migration may
-      // legitimately run long (an index build), and it runs before the service serves.
-      driverOptions: {
-        connectionTimeoutMillis: (opts.timeouts ?? DEFAULT_DB_TIMEOUTS)
-          .acquireMs,
-      },
-      migrations: {
-        tableName: 'schema_migrations',
-        schema: opts.schema,
-        migrationsList: opts.migrations.map(m => ({
-          name: m.name,
-          class: m.class as never,
-        })),
-        transactional: true,
-        allOrNothing: true,
-        snapshot: false,
-        silent: true,
-      },
-      debug: false,
-    });
-    try {
-      const applied = await orm.migrator.up({schema: opts.schema});
-      if (applied.length > 0) {
-        opts.log.info('migrations applied', {
-          schema: opts.schema,
-          migrations: applied.map(m => m.name).join(','),
-        });
-      }
-    } finally {
-      await orm.close();
-    }
-    await lock.query('select pg_advisory_unlock(hashtext($1))', [key]);
-  } finally {
-    await lock.end();
+  const acquireMs = (opts.timeouts ?? DEFAULT_DB_TIMEOUTS).acquireMs;
+  if (Array.isArray(opts.migrations)) {
+    const {runMigrations} = await import('./migrator.js');
+    return runMigrations(
+      url,
+      opts.schema,
+      opts.migrations,
+      acquireMs,
+      opts.log,
+    );
+  }
+  const spec: MigrateSpec = {
+    ...opts.migrations,
+    url,
+    schema: opts.schema,
+    acquireMs,
+  };
+  const entry = fileURLToPath(new URL('./migrate_main.js', import.meta.url));
+  const child = spawn(process.execPath, [entry], {
+    env: {...process.env, AGORA_MIGRATE_SPEC: JSON.stringify(spec)},
+    // Its log lines are the service's own; its stderr is the reason of a failure.
+    stdio: ['ignore', 'inherit', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-4000);
+  });
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', resolve);
+  });
+  if (code !== 0) {
+    const reason = stderr.trim().split('\n').pop() || `exit code ${code}`;
+    throw new Error(`migrations of schema ${opts.schema} failed: ${reason}`);
   }
 }
 

@@ -4,7 +4,6 @@
  * publishes them to the event bus after commit. So an event is published if and only if
  * its change committed, and a crash between commit and publish only delays it.
  */
-import {Migration} from '@mikro-orm/migrations';
 import type {Counter} from 'prom-client';
 import type {Database, Sql} from '../db/database.js';
 import type {Logger} from '../log/logger.js';
@@ -22,29 +21,6 @@ create table outbox (
   body bytea not null,
   created_at timestamptz not null default now()
 )`;
-
-/**
- * The outbox's second version, in every service with an outbox (the last entry of its
- * migration list): the W3C trace context of the transaction that wrote a row, so the
- * relay can send it on and consumers join that trace; and the attempts of a row the
- * broker handed back (no queue bound for its topic), with the time of its next try.
- */
-export class MigrationOutboxDelivery extends Migration {
-  override up(): void {
-    this.addSql(`
-      alter table outbox
-        add column traceparent text,
-        add column tracestate text,
-        add column attempts integer not null default 0,
-        add column next_attempt_at timestamptz`);
-  }
-}
-
-/** The migration-list entry of MigrationOutboxDelivery. */
-export const OUTBOX_DELIVERY_MIGRATION = {
-  name: 'outbox_0002_delivery',
-  class: MigrationOutboxDelivery,
-};
 
 /**
  * SQL that appends events passed as six array parameters starting at `$first` (see

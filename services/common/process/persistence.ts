@@ -3,8 +3,11 @@
  * the event bus, and the outbox relay between them, each registered for shutdown in the
  * right order (relay stops first, then the bus, then the pool).
  */
-import type {Migration} from '@mikro-orm/migrations';
-import {openDatabase, type Database} from '../db/database.js';
+import {
+  openDatabase,
+  type Database,
+  type MigrationModule,
+} from '../db/database.js';
 import {EventBus} from '../messaging/event_bus.js';
 import {OutboxRelay} from '../outbox/outbox.js';
 import type {BuildContext} from './run_service.js';
@@ -19,7 +22,7 @@ export interface Persistence {
 export async function openPersistence(
   ctx: BuildContext,
   schema: string,
-  migrations: Array<{name: string; class: new (...args: never[]) => Migration}>,
+  migrations: MigrationModule,
 ): Promise<Persistence> {
   const {config, log, onStop, metrics} = ctx;
   const db = await openDatabase({

@@ -30,10 +30,10 @@ import {
 } from '../messaging/topics.js';
 import {
   appendToOutbox,
-  OUTBOX_DELIVERY_MIGRATION,
   OUTBOX_TABLE_SQL,
   OutboxRelay,
 } from '../outbox/outbox.js';
+import {OUTBOX_DELIVERY_MIGRATION} from '../outbox/outbox_migration.js';
 import {ADMIN_PG, AMQP_URL} from '../testing/isolation.js';
 
 const NS = `agora_test_events_${process.pid}`;

@@ -19,23 +19,27 @@ import {ReadStock} from './app/read_stock.js';
 import {ReconcileAlerts} from './app/reconcile_alerts.js';
 import {ReserveStock} from './app/reserve_stock.js';
 import {SetLowStockThreshold} from './app/set_low_stock_threshold.js';
-import {INVENTORY_MIGRATIONS} from './infra/migrations/index.js';
 import {PgInventoryStore} from './infra/pg_inventory_store.js';
 import {RedisStockMirror} from './infra/redis_stock_mirror.js';
 import {createInventoryService} from './rpc/inventory_service.js';
 import {isLowStock} from './domain/stock_level.js';
 import {alertEvent} from './events/inventory_events.js';
 import {LOW_STOCK_TOPIC} from '../../common/messaging/topics.js';
+import type {MigrationModule} from '../../common/db/database.js';
+
+// The migrations run in a child process, so this one never loads MikroORM.
+const MIGRATIONS: MigrationModule = {
+  service: 'inventory',
+  module: new URL('./infra/migrations/index.js', import.meta.url).href,
+  exportName:
+    'INVENTORY_MIGRATIONS' satisfies keyof typeof import('./infra/migrations/index.js'),
+};
 
 await runService('inventory', async ctx => {
   const {config, env, log, onStop, metrics} = ctx;
   const sweepMs = env.int('AGORA_INVENTORY_SWEEP_MS', 1000, 50, 3_600_000);
 
-  const {db, bus, relay} = await openPersistence(
-    ctx,
-    'inventory',
-    INVENTORY_MIGRATIONS,
-  );
+  const {db, bus, relay} = await openPersistence(ctx, 'inventory', MIGRATIONS);
 
   const store = new PgInventoryStore(db, alertEvent, () => relay.nudge());
   const redis = connectRedis(

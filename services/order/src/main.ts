@@ -36,11 +36,19 @@ import {
   GrpcPaymentGateway,
   GrpcPricingGateway,
 } from './infra/clients/grpc_gateways.js';
-import {ORDER_MIGRATIONS} from './infra/migrations/0001_initial.js';
 import {PgOrderStore} from './infra/pg_order_store.js';
 import {orderEvent} from './events/order_events.js';
 import {createOrderService} from './rpc/order_service.js';
 import type {Order} from './domain/order.js';
+import type {MigrationModule} from '../../common/db/database.js';
+
+// The migrations run in a child process, so this one never loads MikroORM.
+const MIGRATIONS: MigrationModule = {
+  service: 'order',
+  module: new URL('./infra/migrations/0001_initial.js', import.meta.url).href,
+  exportName:
+    'ORDER_MIGRATIONS' satisfies keyof typeof import('./infra/migrations/0001_initial.js'),
+};
 
 await runService('order', async ctx => {
   const {env, log, onStop, metrics} = ctx;
@@ -88,11 +96,7 @@ await runService('order', async ctx => {
     );
   }
 
-  const {db, bus, relay} = await openPersistence(
-    ctx,
-    'ordering',
-    ORDER_MIGRATIONS,
-  );
+  const {db, bus, relay} = await openPersistence(ctx, 'ordering', MIGRATIONS);
   // This process's identity as the owner of the sagas it starts; a restart is a new
   // owner, so the sagas a killed process left behind are settled within seconds.
   const instanceId = `order-${randomUUID()}`;

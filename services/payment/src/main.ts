@@ -4,7 +4,7 @@
  */
 import {PaymentService} from '../../../gen/agora/payment/v1/payment_service_pb.js';
 import {readDeploymentEnv} from '../../common/auth/auth_config.js';
-import {openDatabase} from '../../common/db/database.js';
+import {openDatabase, type MigrationModule} from '../../common/db/database.js';
 import {openPersistence} from '../../common/process/persistence.js';
 import {runService} from '../../common/process/run_service.js';
 import {bindService} from '../../common/rpc/http_edge.js';
@@ -14,12 +14,19 @@ import {ReadPayments} from './app/read_payments.js';
 import {RefundPayment} from './app/refund_payment.js';
 import {ResolvePendingPayments} from './app/resolve_pending_payments.js';
 import {VoidPayment} from './app/void_payment.js';
-import {PAYMENT_MIGRATIONS} from './infra/migrations/0001_initial.js';
 import {PgPaymentStore} from './infra/pg_payment_store.js';
 import {PgSandboxKeyStore} from './infra/pg_sandbox_key_store.js';
 import {createSandboxPaymentProvider} from './infra/sandbox_payment_provider.js';
 import {paymentEvent} from './events/payment_events.js';
 import {createPaymentService} from './rpc/payment_service.js';
+
+// The migrations run in a child process, so this one never loads MikroORM.
+const MIGRATIONS: MigrationModule = {
+  service: 'payment',
+  module: new URL('./infra/migrations/0001_initial.js', import.meta.url).href,
+  exportName:
+    'PAYMENT_MIGRATIONS' satisfies keyof typeof import('./infra/migrations/0001_initial.js'),
+};
 
 await runService('payment', async ctx => {
   const {env, log, onStop} = ctx;
@@ -52,7 +59,7 @@ await runService('payment', async ctx => {
     600_000,
   );
 
-  const {db, relay} = await openPersistence(ctx, 'payment', PAYMENT_MIGRATIONS);
+  const {db, relay} = await openPersistence(ctx, 'payment', MIGRATIONS);
   // The sandbox stands for a remote provider, so it gets connections of its own: on the
   // service's pool, refunds waiting on one payment's row lock can hold every connection
   // while the lock holder waits for one to reach the "provider" (seen as a deadlock
@@ -60,7 +67,7 @@ await runService('payment', async ctx => {
   const sandboxDb = await openDatabase({
     url: ctx.config.databaseUrl,
     schema: 'payment',
-    migrations: PAYMENT_MIGRATIONS,
+    migrations: MIGRATIONS,
     poolSize: 4,
     log,
     timeouts: ctx.config.dbTimeouts,

@@ -16,12 +16,20 @@ import {QuotePrices} from './app/quote_prices.js';
 import {RecordSale} from './app/record_sale.js';
 import {Reprice} from './app/reprice.js';
 import {SetBasePrice} from './app/set_base_price.js';
-import {PRICING_MIGRATIONS} from './infra/migrations/0001_initial.js';
 import {PgPricingStore} from './infra/pg_pricing_store.js';
 import {RedisStockSignals} from './infra/redis_stock_signals.js';
 import {saleFromEvent, salesFromOrderEvents} from './events/order_events.js';
 import {priceChangedEvent} from './events/pricing_events.js';
 import {createPricingService} from './rpc/pricing_service.js';
+import type {MigrationModule} from '../../common/db/database.js';
+
+// The migrations run in a child process, so this one never loads MikroORM.
+const MIGRATIONS: MigrationModule = {
+  service: 'pricing',
+  module: new URL('./infra/migrations/0001_initial.js', import.meta.url).href,
+  exportName:
+    'PRICING_MIGRATIONS' satisfies keyof typeof import('./infra/migrations/0001_initial.js'),
+};
 
 await runService('pricing', async ctx => {
   const {config, env, log, onStop} = ctx;
@@ -38,11 +46,7 @@ await runService('pricing', async ctx => {
     3_600_000,
   );
 
-  const {db, bus, relay} = await openPersistence(
-    ctx,
-    'pricing',
-    PRICING_MIGRATIONS,
-  );
+  const {db, bus, relay} = await openPersistence(ctx, 'pricing', MIGRATIONS);
 
   const store = new PgPricingStore(db, priceChangedEvent, () => relay.nudge());
   const redis = connectRedis(

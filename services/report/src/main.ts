@@ -5,7 +5,7 @@
  */
 import {randomUUID} from 'node:crypto';
 import {ReportService} from '../../../gen/agora/report/v1/report_service_pb.js';
-import {openDatabase} from '../../common/db/database.js';
+import {openDatabase, type MigrationModule} from '../../common/db/database.js';
 import {EventBus} from '../../common/messaging/event_bus.js';
 import {REPORT_ORDER_EVENTS} from '../../common/messaging/topics.js';
 import {runService} from '../../common/process/run_service.js';
@@ -16,7 +16,6 @@ import {GetSalesReport} from './app/get_sales_report.js';
 import {RecordOrderEvent} from './app/record_order_event.js';
 import {RunReportJobs} from './app/run_report_jobs.js';
 import {StartSalesReportJob} from './app/start_sales_report_job.js';
-import {REPORT_MIGRATIONS} from './infra/migrations/0001_initial.js';
 import {PgReportStore} from './infra/pg_report_store.js';
 import {ReportJobWorker} from './infra/report_job_worker.js';
 import {
@@ -24,6 +23,14 @@ import {
   createOrderEventHandler,
 } from './events/order_events.js';
 import {createReportService} from './rpc/report_service.js';
+
+// The migrations run in a child process, so this one never loads MikroORM.
+const MIGRATIONS: MigrationModule = {
+  service: 'report',
+  module: new URL('./infra/migrations/0001_initial.js', import.meta.url).href,
+  exportName:
+    'REPORT_MIGRATIONS' satisfies keyof typeof import('./infra/migrations/0001_initial.js'),
+};
 
 await runService('report', async ({config, env, log, onStop, readiness}) => {
   const pollMs = env.int('AGORA_REPORT_JOB_POLL_MS', 500, 10, 60_000);
@@ -38,7 +45,7 @@ await runService('report', async ({config, env, log, onStop, readiness}) => {
   const db = await openDatabase({
     url: config.databaseUrl,
     schema: 'report',
-    migrations: REPORT_MIGRATIONS,
+    migrations: MIGRATIONS,
     poolSize: config.dbPoolSize,
     log,
     timeouts: config.dbTimeouts,

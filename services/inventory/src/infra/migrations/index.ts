@@ -1,5 +1,5 @@
 /** Inventory's migrations, in the order they run. */
-import {OUTBOX_DELIVERY_MIGRATION} from '../../../../common/outbox/outbox.js';
+import {OUTBOX_DELIVERY_MIGRATION} from '../../../../common/outbox/outbox_migration.js';
 import {Migration0001Initial} from './0001_initial.js';
 import {Migration0002SingleStatementPaths} from './0002_single_statement_paths.js';
 

@@ -4,10 +4,8 @@
  * to one insert and one update.
  */
 import {Migration} from '@mikro-orm/migrations';
-import {
-  OUTBOX_DELIVERY_MIGRATION,
-  OUTBOX_TABLE_SQL,
-} from '../../../../common/outbox/outbox.js';
+import {OUTBOX_TABLE_SQL} from '../../../../common/outbox/outbox.js';
+import {OUTBOX_DELIVERY_MIGRATION} from '../../../../common/outbox/outbox_migration.js';
 import {Migration0002SagaRecovery} from './0002_saga_recovery.js';
 import {Migration0003Reconciliation} from './0003_reconciliation.js';
 import {Migration0004AfterSaleIntent} from './0004_after_sale_intent.js';

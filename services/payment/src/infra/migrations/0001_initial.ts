@@ -4,10 +4,8 @@
  * capture over the authorization or a refund over the capture.
  */
 import {Migration} from '@mikro-orm/migrations';
-import {
-  OUTBOX_DELIVERY_MIGRATION,
-  OUTBOX_TABLE_SQL,
-} from '../../../../common/outbox/outbox.js';
+import {OUTBOX_TABLE_SQL} from '../../../../common/outbox/outbox.js';
+import {OUTBOX_DELIVERY_MIGRATION} from '../../../../common/outbox/outbox_migration.js';
 import {Migration0002PendingLedger} from './0002_pending_ledger.js';
 
 export class Migration0001Initial extends Migration {

@@ -2,10 +2,8 @@
  * Pricing's schema. Amounts are NUMERIC: exact, and never read into a JS number.
  */
 import {Migration} from '@mikro-orm/migrations';
-import {
-  OUTBOX_DELIVERY_MIGRATION,
-  OUTBOX_TABLE_SQL,
-} from '../../../../common/outbox/outbox.js';
+import {OUTBOX_TABLE_SQL} from '../../../../common/outbox/outbox.js';
+import {OUTBOX_DELIVERY_MIGRATION} from '../../../../common/outbox/outbox_migration.js';
 
 export class Migration0001Initial extends Migration {
   override up(): void {
