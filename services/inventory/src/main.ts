@@ -26,6 +26,7 @@ import {isLowStock} from './domain/stock_level.js';
 import {alertEvent} from './events/inventory_events.js';
 import {LOW_STOCK_TOPIC} from '../../common/messaging/topics.js';
 import type {MigrationModule} from '../../common/db/database.js';
+import {startPeriodicTask} from '../../common/process/periodic_task.js';
 
 // The migrations run in a child process, so this one never loads MikroORM.
 const MIGRATIONS: MigrationModule = {
@@ -121,24 +122,27 @@ await runService('inventory', async ctx => {
 
   const clock = {now: () => new Date()};
   const expire = new ExpireReservations(store, mirror, clock);
-  const sweeper = setInterval(() => {
-    expire.execute().then(
-      n => n > 0 && log.info('reservations expired', {count: n}),
-      err =>
-        log.warn('expiry sweep failed', {
-          reason: err instanceof Error ? err.message : String(err),
-        }),
-    );
-  }, sweepMs);
-  onStop.push(() => clearInterval(sweeper));
+  const sweeper = startPeriodicTask({
+    name: 'expiry sweep',
+    everyMs: sweepMs,
+    run: async () => {
+      const n = await expire.execute();
+      if (n > 0) log.info('reservations expired', {count: n});
+    },
+    log,
+  });
+  onStop.push(() => sweeper.stop());
   const reconcile = new ReconcileAlerts(store);
-  const reconciler = setInterval(() => {
-    reconcile.execute().then(
-      n => n > 0 && log.info('low-stock alerts reconciled', {count: n}),
-      err => log.warn('alert reconcile failed', {reason: String(err)}),
-    );
-  }, 30_000);
-  onStop.push(() => clearInterval(reconciler));
+  const reconciler = startPeriodicTask({
+    name: 'alert reconcile',
+    everyMs: 30_000,
+    run: async () => {
+      const n = await reconcile.execute();
+      if (n > 0) log.info('low-stock alerts reconciled', {count: n});
+    },
+    log,
+  });
+  onStop.push(() => reconciler.stop());
 
   const service = createInventoryService({
     reserve: new ReserveStock(store, mirror, clock),

@@ -107,17 +107,13 @@ await runService('order', async ctx => {
     instanceId,
   );
   await store.heartbeat();
-  const heartbeatTimer = setInterval(
-    () => {
-      store
-        .heartbeat()
-        .catch(err =>
-          log.warn('saga owner heartbeat failed', {reason: String(err)}),
-        );
-    },
-    Math.max(100, Math.floor(ownerGoneMs / 4)),
-  );
-  onStop.push(() => clearInterval(heartbeatTimer));
+  const heartbeat = startPeriodicTask({
+    name: 'saga owner heartbeat',
+    everyMs: Math.max(100, Math.floor(ownerGoneMs / 4)),
+    run: () => store.heartbeat(),
+    log,
+  });
+  onStop.push(() => heartbeat.stop());
 
   // Every call to Pricing, Inventory and Payment carries the Order service's identity:
   // its certificate under mutual TLS, else a short-lived service token.
@@ -183,31 +179,26 @@ await runService('order', async ctx => {
     () => parked.inc({}),
   );
   const afterSale = new AfterSale(store, inventory, payment, clock, log);
-  // The next pass is scheduled when one ends, so passes never overlap. A pass settles
-  // interrupted sagas and finishes the cancels and refunds that calls left behind.
-  let recoveryTimer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  const recoverLater = (ms: number) => {
-    if (stopped) return;
-    recoveryTimer = setTimeout(() => {
-      void Promise.all([
-        recovery
-          .execute()
-          .catch(err =>
-            log.warn('order recovery pass failed', {reason: String(err)}),
-          ),
-        afterSale
-          .resume()
-          .catch(err =>
-            log.warn('after-sale sweep failed', {reason: String(err)}),
-          ),
-      ]).finally(() => recoverLater(recoverEveryMs));
-    }, ms);
-  };
-  recoverLater(0); // a restarted process settles what its predecessor left at once
+  // A restarted process settles what its predecessor left at once. Each task's next
+  // pass is scheduled when one ends, so passes never overlap.
+  const recoveryTask = startPeriodicTask({
+    name: 'order recovery pass',
+    everyMs: recoverEveryMs,
+    firstAfterMs: 0,
+    run: () => recovery.execute(),
+    log,
+  });
+  // The cancels and refunds that calls left behind (after_sale.ts).
+  const afterSaleTask = startPeriodicTask({
+    name: 'after-sale sweep',
+    everyMs: recoverEveryMs,
+    firstAfterMs: 0,
+    run: () => afterSale.resume(),
+    log,
+  });
   onStop.push(() => {
-    stopped = true;
-    clearTimeout(recoveryTimer);
+    recoveryTask.stop();
+    afterSaleTask.stop();
   });
 
   const events = new Hub<Uint8Array>();

@@ -19,6 +19,7 @@ import {PgSandboxKeyStore} from './infra/pg_sandbox_key_store.js';
 import {createSandboxPaymentProvider} from './infra/sandbox_payment_provider.js';
 import {paymentEvent} from './events/payment_events.js';
 import {createPaymentService} from './rpc/payment_service.js';
+import {startPeriodicTask} from '../../common/process/periodic_task.js';
 
 // The migrations run in a child process, so this one never loads MikroORM.
 const MIGRATIONS: MigrationModule = {
@@ -87,24 +88,17 @@ await runService('payment', async ctx => {
     clock,
     pendingCutoffMs,
   );
-  let resolving = false;
-  const resolver = setInterval(() => {
-    // Passes never overlap: a slow one makes the next tick a no-op.
-    if (resolving) return;
-    resolving = true;
-    pending
-      .pass()
-      .then(n => {
-        if (n > 0) log.info('resolved pending payments', {count: n});
-      })
-      .catch(err =>
-        log.warn('pending payment resolution failed', {reason: String(err)}),
-      )
-      .finally(() => {
-        resolving = false;
-      });
-  }, resolveEveryMs);
-  onStop.push(() => clearInterval(resolver));
+  // Runs never overlap: the next is scheduled when one ends.
+  const resolver = startPeriodicTask({
+    name: 'pending payment resolution',
+    everyMs: resolveEveryMs,
+    run: async () => {
+      const n = await pending.pass();
+      if (n > 0) log.info('resolved pending payments', {count: n});
+    },
+    log,
+  });
+  onStop.push(() => resolver.stop());
 
   const service = createPaymentService({
     authorize: new AuthorizePayment(store, provider, clock),

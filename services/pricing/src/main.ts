@@ -22,6 +22,7 @@ import {saleFromEvent, salesFromOrderEvents} from './events/order_events.js';
 import {priceChangedEvent} from './events/pricing_events.js';
 import {createPricingService} from './rpc/pricing_service.js';
 import type {MigrationModule} from '../../common/db/database.js';
+import {startPeriodicTask} from '../../common/process/periodic_task.js';
 
 // The migrations run in a child process, so this one never loads MikroORM.
 const MIGRATIONS: MigrationModule = {
@@ -70,30 +71,16 @@ await runService('pricing', async ctx => {
   const reprice = new Reprice(store, signals, clock);
   const recordSale = new RecordSale(store, reprice);
 
-  // Stock moved: reprice the SKUs a stock rule can touch (most moves touch none).
   await signals.listen(subscriber, async skus => {
-    const rules = (await store.rules()).filter(
-      r => r.enabled && r.condition.kind === 'stock_at_or_below',
-    );
-    const touched = skus.filter(sku =>
-      rules.some(r => r.sku === undefined || r.sku === sku),
-    );
-    if (touched.length > 0) await reprice.execute(touched, 'rule');
+    await reprice.afterStockMoved(skus);
   });
-  // Demand windows slide with time, not only with sales: recheck demand rules regularly.
-  const demandTimer = setInterval(() => {
-    void (async () => {
-      const rules = (await store.rules()).filter(
-        r => r.enabled && r.condition.kind === 'demand_at_or_above',
-      );
-      if (rules.length === 0) return;
-      const skus = rules.some(r => r.sku === undefined)
-        ? await store.pricedSkus()
-        : [...new Set(rules.map(r => r.sku as string))];
-      await reprice.execute(skus, 'rule');
-    })().catch(err => log.warn('demand reprice failed', {reason: String(err)}));
-  }, demandRefreshMs);
-  onStop.push(() => clearInterval(demandTimer));
+  const demand = startPeriodicTask({
+    name: 'demand reprice',
+    everyMs: demandRefreshMs,
+    run: () => reprice.refreshDemand(),
+    log,
+  });
+  onStop.push(() => demand.stop());
 
   await bus.subscribe({
     queue: PRICING_DEMAND.name,

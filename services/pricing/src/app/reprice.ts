@@ -46,6 +46,32 @@ export class Reprice {
     return {available, unitsSold: windowMs => demand.get(windowMs) ?? 0};
   }
 
+  /** Stock moved: reprices the SKUs a stock rule can touch (most moves touch none). */
+  async afterStockMoved(skus: readonly string[]): Promise<number> {
+    const rules = (await this.store.rules()).filter(
+      r => r.enabled && r.condition.kind === 'stock_at_or_below',
+    );
+    const touched = skus.filter(sku =>
+      rules.some(r => r.sku === undefined || r.sku === sku),
+    );
+    return touched.length > 0 ? this.execute(touched, 'rule') : 0;
+  }
+
+  /**
+   * Demand windows slide with time, not only with sales: reprices the SKUs a demand
+   * rule can touch (called periodically).
+   */
+  async refreshDemand(): Promise<number> {
+    const rules = (await this.store.rules()).filter(
+      r => r.enabled && r.condition.kind === 'demand_at_or_above',
+    );
+    if (rules.length === 0) return 0;
+    const skus = rules.some(r => r.sku === undefined)
+      ? await this.store.pricedSkus()
+      : [...new Set(rules.map(r => r.sku as string))];
+    return this.execute(skus, 'rule');
+  }
+
   /** Reprices every currency of each SKU; returns how many prices changed. */
   async execute(
     skus: readonly string[],
