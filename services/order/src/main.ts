@@ -165,6 +165,18 @@ await runService('order', async ctx => {
     [],
     async () => [{labels: {}, value: await store.parkedCount()}],
   );
+  metrics.gaugeFrom(
+    'agora_after_sale_intents',
+    'Cancels and refunds accepted and not yet done (a call died halfway; the sweep finishes them)',
+    ['measure'],
+    async () => {
+      const backlog = await store.intentBacklog();
+      return [
+        {labels: {measure: 'count'}, value: backlog.count},
+        {labels: {measure: 'oldest_seconds'}, value: backlog.oldestSeconds},
+      ];
+    },
+  );
   const recovery = new RecoverOrders(
     store,
     steps,

@@ -122,6 +122,20 @@ describe('a refund whose record is lost after Payment refunded', () => {
         ?.amount,
     });
     expect(await refunded()).toEqual({payment: '5.00', order: '0.00'});
+    const intents = async () =>
+      (
+        await (
+          await fetch(
+            `http://${sys.mesh.processes.order.httpAddress}/metrics`,
+            {
+              headers: {authorization: sys.admin},
+            },
+          )
+        ).text()
+      ).match(
+        /agora_after_sale_intents\{[^}]*measure="count"[^}]*\} (\d+)/,
+      )?.[1];
+    expect(await intents()).toBe('1'); // what operators see meanwhile
 
     // The sweep takes intents older than 5 s, every recovery pass (1 s).
     const deadline = Date.now() + 20_000;
@@ -134,6 +148,7 @@ describe('a refund whose record is lost after Payment refunded', () => {
       [orderId],
     );
     expect(rows).toHaveLength(0);
+    expect(await intents()).toBe('0');
     // The client's retry answers the recorded refund; Payment pays back once.
     await sys.order.refundOrder({
       orderId,

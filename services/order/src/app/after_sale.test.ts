@@ -157,6 +157,7 @@ describe('AfterSale', () => {
     expect(await afterSale.resume()).toBe(0);
     const [intent] = store.intents.values();
     expect(intent.attempts).toBe(1);
+    expect((await store.intentBacklog()).count).toBe(1);
     expect(intent.dueAt).toBeGreaterThan(Date.now()); // backed off
     expect(await afterSale.resume()).toBe(0); // not due: not tried
 
@@ -165,5 +166,6 @@ describe('AfterSale', () => {
     expect(await afterSale.resume()).toBe(1);
     expect((await store.find(order.id))?.refunded).toEqual(usd('5.00'));
     expect(payment.refunded(order.paymentId)).toEqual(usd('5.00'));
+    expect((await store.intentBacklog()).count).toBe(0);
   });
 });

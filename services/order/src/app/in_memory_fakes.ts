@@ -204,6 +204,15 @@ export class InMemoryOrderStore implements OrderStore {
     return [...new Set(due)].slice(0, limit);
   }
 
+  async intentBacklog(): Promise<{count: number; oldestSeconds: number}> {
+    const written = [...this.intents.values()].map(i => i.writtenAt);
+    return {
+      count: written.length,
+      oldestSeconds:
+        written.length === 0 ? 0 : (this.now() - Math.min(...written)) / 1000,
+    };
+  }
+
   async intentsFailed(
     orderId: string,
     _reason: string,

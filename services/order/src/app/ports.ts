@@ -72,6 +72,8 @@ export interface OrderStore {
    * is due: a call that died between Payment's refund and Order's record left them.
    */
   dueIntents(olderThanMs: number, limit: number): Promise<string[]>;
+  /** After-sale intents not yet done, and the age of the oldest (a metric). */
+  intentBacklog(): Promise<{count: number; oldestSeconds: number}>;
   /** Driving the order's intents failed: they are tried again at `retryAt`. */
   intentsFailed(orderId: string, reason: string, retryAt: Date): Promise<void>;
 }

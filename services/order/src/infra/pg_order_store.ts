@@ -385,6 +385,15 @@ export class PgOrderStore implements OrderStore {
     return rows.map(r => r.order_id);
   }
 
+  async intentBacklog(): Promise<{count: number; oldestSeconds: number}> {
+    const [row] = await this.db.query<{n: string; oldest: number | null}>(
+      `select count(*) as n,
+              extract(epoch from now() - min(created_at))::float8 as oldest
+         from after_sale_intent`,
+    );
+    return {count: Number(row.n), oldestSeconds: row.oldest ?? 0};
+  }
+
   async intentsFailed(
     orderId: string,
     reason: string,
