@@ -1,6 +1,7 @@
 /**
  * PostgreSQL access for one service: its own schema, migrations run on start through
- * MikroORM's migrator (in a child process: migrator.ts), and a small SQL surface (`Sql`) on node-postgres for repositories.
+ * MikroORM's migrator (in a child process: migrator.ts), and a small SQL surface (`Sql`)
+ * on node-postgres for repositories.
  *
  * One schema per service (inventory, pricing, ordering, payment, report) in one database:
  * services never read each other's tables, and each could move to its own server by
@@ -24,8 +25,7 @@ import {fileURLToPath} from 'node:url';
 import pg from 'pg';
 import {redactUrl} from '../config/env.js';
 import type {Logger} from '../log/logger.js';
-import type {MigrateSpec} from './migrate_main.js';
-import type {MigrationList} from './migrator.js';
+import type {MigrateSpec, MigrationList} from './migrator.js';
 import {DEFAULT_DB_TIMEOUTS, type DatabaseTimeouts} from './timeouts.js';
 
 export {DEFAULT_DB_TIMEOUTS, type DatabaseTimeouts};

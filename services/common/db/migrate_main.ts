@@ -5,17 +5,11 @@
  * reason is the last line on stderr and the exit code is 1.
  */
 import {createLogger} from '../log/logger.js';
-import {runMigrations, type MigrationList} from './migrator.js';
-
-export interface MigrateSpec {
-  service: string;
-  url: string;
-  schema: string;
-  /** A file: URL of the module that exports the list. */
-  module: string;
-  exportName: string;
-  acquireMs: number;
-}
+import {
+  runMigrations,
+  type MigrateSpec,
+  type MigrationList,
+} from './migrator.js';
 
 try {
   const spec = JSON.parse(process.env.AGORA_MIGRATE_SPEC ?? '') as MigrateSpec;

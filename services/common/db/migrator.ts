@@ -13,6 +13,17 @@ import type {Logger} from '../log/logger.js';
 export type MigrationClass = new (...args: never[]) => Migration;
 export type MigrationList = Array<{name: string; class: MigrationClass}>;
 
+/** What the migration child (migrate_main.ts) is told, in AGORA_MIGRATE_SPEC. */
+export interface MigrateSpec {
+  service: string;
+  url: string;
+  schema: string;
+  /** A file: URL of the module that exports the list. */
+  module: string;
+  exportName: string;
+  acquireMs: number;
+}
+
 /** Runs pending migrations as the role of `url`, which must own (or may create) the schema. */
 export async function runMigrations(
   url: string,

@@ -174,28 +174,28 @@ export class AfterSale {
   }
 
   private async sweepOnce(): Promise<number> {
-    const orderIds = await this.store.dueIntents(
+    const due = await this.store.dueIntents(
       this.sweep.graceMs,
       this.sweep.batch,
     );
     let settled = 0;
-    for (const orderId of orderIds) {
+    for (const {orderId, attempts} of due) {
       try {
         await this.drive(orderId, undefined);
         settled++;
       } catch (err) {
-        await this.sweepFailed(orderId, err);
+        await this.sweepFailed(orderId, attempts, err);
       }
     }
     return settled;
   }
 
-  private async sweepFailed(orderId: string, err: unknown): Promise<void> {
+  private async sweepFailed(
+    orderId: string,
+    attempts: number,
+    err: unknown,
+  ): Promise<void> {
     const reason = err instanceof Error ? err.message : String(err);
-    const intents = await this.store
-      .withOrderLock(orderId, locked => locked.pendingIntents())
-      .catch(() => []);
-    const attempts = Math.max(0, ...intents.map(i => i.attempts));
     const wait = Math.min(
       this.sweep.maxBackoffMs,
       this.sweep.backoffMs * 2 ** attempts,

@@ -21,6 +21,7 @@ import {Order} from '../domain/order.js';
 import type {
   AfterSaleIntent,
   Authorization,
+  DueIntents,
   InventoryGateway,
   LockedOrder,
   OrderStore,
@@ -196,12 +197,16 @@ export class InMemoryOrderStore implements OrderStore {
     return [...this.rows.values()].filter(r => r.parked).length;
   }
 
-  async dueIntents(olderThanMs: number, limit: number): Promise<string[]> {
+  async dueIntents(olderThanMs: number, limit: number): Promise<DueIntents[]> {
     const now = this.now();
-    const due = [...this.intents.values()]
-      .filter(i => i.writtenAt <= now - olderThanMs && i.dueAt <= now)
-      .map(i => i.orderId);
-    return [...new Set(due)].slice(0, limit);
+    const due = new Map<string, number>();
+    for (const i of this.intents.values()) {
+      if (i.writtenAt > now - olderThanMs || i.dueAt > now) continue;
+      due.set(i.orderId, Math.max(due.get(i.orderId) ?? 0, i.attempts));
+    }
+    return [...due]
+      .slice(0, limit)
+      .map(([orderId, attempts]) => ({orderId, attempts}));
   }
 
   async intentBacklog(): Promise<{count: number; oldestSeconds: number}> {

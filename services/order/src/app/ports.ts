@@ -71,11 +71,17 @@ export interface OrderStore {
    * Orders with after-sale intents written at least `olderThanMs` ago whose next attempt
    * is due: a call that died between Payment's refund and Order's record left them.
    */
-  dueIntents(olderThanMs: number, limit: number): Promise<string[]>;
+  dueIntents(olderThanMs: number, limit: number): Promise<DueIntents[]>;
   /** After-sale intents not yet done, and the age of the oldest (a metric). */
   intentBacklog(): Promise<{count: number; oldestSeconds: number}>;
   /** Driving the order's intents failed: they are tried again at `retryAt`. */
   intentsFailed(orderId: string, reason: string, retryAt: Date): Promise<void>;
+}
+
+/** An order with intents due, and the most failed attempts among them (back-off). */
+export interface DueIntents {
+  orderId: string;
+  attempts: number;
 }
 
 /**

@@ -17,6 +17,7 @@ import {
 } from '../domain/order.js';
 import type {
   AfterSaleIntent,
+  DueIntents,
   LockedOrder,
   OrderStore,
   RecoveryClaim,
@@ -374,15 +375,15 @@ export class PgOrderStore implements OrderStore {
     }
   }
 
-  async dueIntents(olderThanMs: number, limit: number): Promise<string[]> {
-    const rows = await this.db.query<{order_id: string}>(
-      `select order_id from after_sale_intent
+  async dueIntents(olderThanMs: number, limit: number): Promise<DueIntents[]> {
+    const rows = await this.db.query<{order_id: string; attempts: number}>(
+      `select order_id, max(attempts) as attempts from after_sale_intent
         where created_at < now() - make_interval(secs => $1::double precision / 1000)
           and (next_attempt_at is null or next_attempt_at <= now())
         group by order_id order by min(created_at) limit $2`,
       [olderThanMs, limit],
     );
-    return rows.map(r => r.order_id);
+    return rows.map(r => ({orderId: r.order_id, attempts: r.attempts}));
   }
 
   async intentBacklog(): Promise<{count: number; oldestSeconds: number}> {
